@@ -1,0 +1,20 @@
+#![doc = include_str!("../README.md")]
+#![forbid(unsafe_code)]
+#![deny(missing_docs)]
+
+pub mod decode;
+pub mod packet;
+pub mod registry;
+pub mod report;
+pub mod rules;
+pub mod stage;
+pub mod tree;
+pub mod validate;
+
+pub use jiff::civil::Date;
+pub use packet::{Format, Packet, ParseError, json_schema};
+pub use registry::{Entry, Kind, Registry, RegistryError, State};
+pub use report::{Finding, Progress, Report, Severity, StageStatus, Suggestion};
+pub use stage::Stage;
+pub use tree::Limits;
+pub use validate::{progress, validate};

@@ -1,0 +1,158 @@
+//! The validation engine: runs every rule due at a stage and builds the report.
+
+use jiff::civil::Date;
+
+use crate::decode::Field;
+use crate::packet::{Lifecycle, Packet, ROOT_PTR};
+use crate::registry::Registry;
+use crate::report::{Finding, Progress, Report, Severity, StageStatus};
+use crate::rules::{Check, Ctx, Out, RULES};
+use crate::stage::Stage;
+
+/// The stage a lifecycle state asks for when no stage is given: `draft` →
+/// `intake`, `onboarding` → `platform_services`, later states → `extraction`.
+pub fn default_stage(lifecycle: Option<Lifecycle>) -> Stage {
+    match lifecycle {
+        None | Some(Lifecycle::Draft) => Stage::Intake,
+        Some(Lifecycle::Onboarding) => Stage::PlatformServices,
+        Some(Lifecycle::Active | Lifecycle::Deprecated | Lifecycle::Retired) => Stage::Extraction,
+    }
+}
+
+/// The stage `validate` uses for `packet` when none is given.
+pub fn stage_for(packet: &Packet) -> Stage {
+    default_stage(
+        packet
+            .body()
+            .and_then(|b| b.lifecycle_state.value().copied()),
+    )
+}
+
+/// Validates `packet` at `stage` (or the stage its lifecycle selects) on `as_of`,
+/// reporting every requirement of stages `0..=stage`.
+pub fn validate(
+    packet: &Packet,
+    registry: Option<&Registry>,
+    stage: Option<Stage>,
+    as_of: Date,
+) -> Report {
+    let target = stage.unwrap_or_else(|| stage_for(packet));
+    let findings = findings_at(packet, registry, target, as_of);
+    Report::new(
+        packet.packet_id().map(str::to_owned),
+        target,
+        as_of,
+        findings,
+    )
+}
+
+/// The report for a document that could not be read at all.
+pub fn unreadable(error: &crate::packet::ParseError, stage: Option<Stage>, as_of: Date) -> Report {
+    Report::new(
+        None,
+        stage.unwrap_or(Stage::Intake),
+        as_of,
+        vec![error.finding()],
+    )
+}
+
+fn findings_at(
+    packet: &Packet,
+    registry: Option<&Registry>,
+    target: Stage,
+    as_of: Date,
+) -> Vec<Finding> {
+    let mut findings: Vec<Finding> = packet.structural_findings().to_vec();
+    packet.check_required(target, &mut findings);
+    let Some(body) = packet.body() else {
+        return findings;
+    };
+    let ctx = Ctx::new(packet, body, as_of, target);
+    for rule in RULES.iter().copied().filter(|r| r.stage <= target) {
+        let mut out = Out::new(rule, &mut findings);
+        match (rule.check, registry) {
+            (Check::Packet(f), _) => f(&ctx, &mut out),
+            (Check::Registry(f), Some(reg)) => f(&ctx, reg, &mut out),
+            _ => {}
+        }
+    }
+    if registry.is_none() && target >= Stage::Registry {
+        findings.push(Finding::new(
+            "registry.unavailable",
+            Severity::Error,
+            Stage::Registry,
+            ROOT_PTR,
+            body.pos,
+            format!("stage {target} checks the packet against the registry, but no registry was given; pass one (--registry FILE)"),
+        ));
+    }
+    findings.retain(|f| f.stage <= target && !excepted(body, f, as_of));
+    findings
+}
+
+/// True when an approved, unexpired exception covers `f` (same rule code, at the
+/// exception's ref or below). Structural codes (`packet.*`) cannot be excepted.
+fn excepted(body: &crate::packet::Body, f: &Finding, as_of: Date) -> bool {
+    if f.code.starts_with("packet.") {
+        return false;
+    }
+    body.exceptions
+        .value()
+        .into_iter()
+        .flatten()
+        .filter_map(Field::value)
+        .any(|e| {
+            e.rule.value().is_some_and(|r| r == f.code)
+                && e.approved_by.value().is_some_and(|a| !a.trim().is_empty())
+                && e.expires.value().is_some_and(|d| *d >= as_of)
+                && e.r#ref.value().is_some_and(|r| {
+                    f.path == *r
+                        || (f.path.starts_with(r.as_str())
+                            && f.path.as_bytes().get(r.len()) == Some(&b'/'))
+                })
+        })
+}
+
+/// Evaluates all eight stages and names the first blocked one. Each stage lists the
+/// findings that belong to it.
+pub fn progress(packet: &Packet, registry: Option<&Registry>, as_of: Date) -> Progress {
+    let all = Report::new(
+        None,
+        Stage::Extraction,
+        as_of,
+        findings_at(packet, registry, Stage::Extraction, as_of),
+    );
+    let stages: Vec<StageStatus> = Stage::ALL
+        .into_iter()
+        .map(|stage| {
+            // A stage's own findings, as validating at that stage reports them (some
+            // rules depend on the stage asked, e.g. exposure past `registry`).
+            let own: Vec<Finding> = if stage == Stage::Extraction {
+                all.findings
+                    .iter()
+                    .filter(|f| f.stage == stage)
+                    .cloned()
+                    .collect()
+            } else {
+                let mut at = findings_at(packet, registry, stage, as_of);
+                at.retain(|f| f.stage == stage);
+                crate::report::sort_findings(&mut at);
+                at
+            };
+            let errors = own.iter().filter(|f| f.is_error()).count();
+            StageStatus {
+                stage,
+                ok: errors == 0,
+                errors,
+                warnings: own.len() - errors,
+                findings: own,
+            }
+        })
+        .collect();
+    Progress {
+        packet_id: packet.packet_id().map(str::to_owned),
+        as_of,
+        first_blocked: stages.iter().find(|s| !s.ok).map(|s| s.stage),
+        stages,
+    }
+}
