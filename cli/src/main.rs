@@ -1,1 +1,348 @@
-fn main() {}
+//! `gangway`: validate onboarding packets from the command line.
+//!
+//! Exit codes: 0 ok, 1 the check found errors, 2 usage or I/O error.
+
+use std::io::{IsTerminal, Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+use gangway::{Date, Format, Limits, Packet, Registry, Stage};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "gangway",
+    version,
+    about = "Fail-closed onboarding packets, registry checks and stage gates"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Validate a packet at a stage and print the report.
+    Validate {
+        /// The packet (YAML, or JSON when the name ends in .json); `-` reads stdin.
+        packet: PathBuf,
+        #[command(flatten)]
+        common: Common,
+        /// Stage to validate (default: the one the packet's lifecycle_state selects).
+        #[arg(long, value_parser = parse_stage)]
+        stage: Option<Stage>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+        format: ReportFormat,
+    },
+    /// Evaluate all eight stages and name the first blocked one.
+    Progress {
+        /// The packet (YAML, or JSON when the name ends in .json); `-` reads stdin.
+        packet: PathBuf,
+        #[command(flatten)]
+        common: Common,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t = PlainFormat::Text)]
+        format: PlainFormat,
+    },
+    /// Print the JSON Schema of a packet (for editors).
+    Schema {
+        /// Write to this file instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Write a starter packet with every section and TODO markers.
+    Init {
+        /// Where to write it.
+        #[arg(default_value = "packet.yaml")]
+        path: PathBuf,
+        /// The product slug (lowercase kebab-case).
+        #[arg(long, default_value = "my-product")]
+        slug: String,
+        /// Overwrite an existing file.
+        #[arg(long)]
+        force: bool,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct Common {
+    /// Registry file (YAML, top-level `registry:`).
+    #[arg(long)]
+    registry: Option<PathBuf>,
+    /// Evaluation date, YYYY-MM-DD (default: today).
+    #[arg(long, value_parser = parse_date)]
+    as_of: Option<Date>,
+    /// Colour in text output.
+    #[arg(long, value_enum, default_value_t = Color::Auto)]
+    color: Color,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum ReportFormat {
+    Text,
+    Json,
+    Sarif,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum PlainFormat {
+    Text,
+    Json,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum Color {
+    Auto,
+    Always,
+    Never,
+}
+
+fn parse_stage(s: &str) -> Result<Stage, String> {
+    s.parse::<Stage>().map_err(|e| e.to_string())
+}
+
+fn parse_date(s: &str) -> Result<Date, String> {
+    gangway::decode::parse_date(s)
+        .ok_or_else(|| format!("`{s}` is not a date; write it as YYYY-MM-DD"))
+}
+
+/// A usage or I/O failure: printed on one line, exit 2.
+struct Fatal(String);
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(Fatal(message)) => {
+            eprintln!("gangway: error: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<ExitCode, Fatal> {
+    match cli.command {
+        Command::Validate {
+            packet,
+            common,
+            stage,
+            format,
+        } => {
+            let as_of = common.as_of.unwrap_or_else(today);
+            let registry = load_registry(common.registry.as_deref())?;
+            let input = read_packet(&packet)?;
+            let report = match &input.parsed {
+                Ok(p) => gangway::validate(p, registry.as_ref(), stage, as_of),
+                Err(e) => gangway::validate::unreadable(e, stage, as_of),
+            };
+            let name = packet.display().to_string();
+            let body = match format {
+                ReportFormat::Json => report.to_json(),
+                ReportFormat::Sarif => {
+                    gangway::report::canonical_json(&gangway::render::sarif(&report, &name))
+                }
+                ReportFormat::Text => gangway::render::text(
+                    &report,
+                    input.text.as_deref(),
+                    &name,
+                    color(common.color),
+                ),
+            };
+            emit(&body)?;
+            Ok(verdict(report.ok))
+        }
+        Command::Progress {
+            packet,
+            common,
+            format,
+        } => {
+            let as_of = common.as_of.unwrap_or_else(today);
+            let registry = load_registry(common.registry.as_deref())?;
+            let input = read_packet(&packet)?;
+            let progress = match &input.parsed {
+                Ok(p) => gangway::progress(p, registry.as_ref(), as_of),
+                Err(e) => {
+                    let doc = gangway::validate::unreadable(e, None, as_of);
+                    gangway::Progress {
+                        packet_id: None,
+                        as_of,
+                        first_blocked: Some(Stage::Intake),
+                        stages: Stage::ALL
+                            .into_iter()
+                            .map(|stage| {
+                                let own: Vec<_> = doc
+                                    .findings
+                                    .iter()
+                                    .filter(|f| f.stage == stage)
+                                    .cloned()
+                                    .collect();
+                                gangway::StageStatus {
+                                    stage,
+                                    ok: own.is_empty(),
+                                    errors: own.len(),
+                                    warnings: 0,
+                                    findings: own,
+                                }
+                            })
+                            .collect(),
+                    }
+                }
+            };
+            let body = match format {
+                PlainFormat::Json => progress.to_json(),
+                PlainFormat::Text => gangway::render::progress_text(&progress, color(common.color)),
+            };
+            emit(&body)?;
+            Ok(verdict(progress.first_blocked.is_none()))
+        }
+        Command::Schema { output } => {
+            let body = gangway::report::canonical_json(&gangway::json_schema());
+            match output {
+                Some(path) => write_new(&path, &body, true)?,
+                None => emit(&body)?,
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Init { path, slug, force } => {
+            if !gangway::rules::identity::is_kebab(&slug) {
+                return Err(Fatal(format!(
+                    "slug `{slug}` is not lowercase kebab-case (like `token-factory`)"
+                )));
+            }
+            write_new(&path, &gangway::starter_packet(&slug), force)?;
+            eprintln!(
+                "wrote {}; fill in the TODOs, then run `gangway validate {}`",
+                path.display(),
+                path.display()
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn verdict(ok: bool) -> ExitCode {
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+fn today() -> Date {
+    jiff::Zoned::now().date()
+}
+
+fn color(choice: Color) -> bool {
+    match choice {
+        Color::Always => true,
+        Color::Never => false,
+        Color::Auto => std::env::var_os("NO_COLOR").is_none() && std::io::stdout().is_terminal(),
+    }
+}
+
+fn emit(body: &str) -> Result<(), Fatal> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(body.as_bytes()).and_then(|()| out.flush()) {
+        Ok(()) => Ok(()),
+        // A closed pipe (`gangway … | head`) is not an error worth reporting.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+        Err(e) => Err(Fatal(format!("cannot write output: {e}"))),
+    }
+}
+
+fn write_new(path: &Path, body: &str, force: bool) -> Result<(), Fatal> {
+    if !force && path.exists() {
+        return Err(Fatal(format!(
+            "{} exists; pass --force to overwrite it",
+            path.display()
+        )));
+    }
+    std::fs::write(path, body).map_err(|e| Fatal(format!("cannot write {}: {e}", path.display())))
+}
+
+struct Input {
+    text: Option<String>,
+    parsed: Result<Packet, gangway::ParseError>,
+}
+
+fn read_packet(path: &Path) -> Result<Input, Fatal> {
+    let limits = Limits::default();
+    let bytes = read_bounded(path, limits.max_bytes)?;
+    let format = if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    {
+        Format::Json
+    } else {
+        Format::Yaml
+    };
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let err = gangway::ParseError(gangway::tree::SyntaxError {
+                message: format!(
+                    "document is not UTF-8 (invalid byte at offset {})",
+                    e.utf8_error().valid_up_to()
+                ),
+                pos: gangway::tree::Pos::START,
+            });
+            return Ok(Input {
+                text: None,
+                parsed: Err(err),
+            });
+        }
+    };
+    let parsed = Packet::parse(&text, format, &limits);
+    Ok(Input {
+        text: Some(text),
+        parsed,
+    })
+}
+
+/// Reads at most `limit + 1` bytes, so an oversized file is refused by the parser's
+/// size budget without being read whole.
+fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, Fatal> {
+    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
+    let mut bytes = Vec::new();
+    let result = if path.as_os_str() == "-" {
+        std::io::stdin().lock().take(cap).read_to_end(&mut bytes)
+    } else {
+        let file = std::fs::File::open(path)
+            .map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
+        file.take(cap).read_to_end(&mut bytes)
+    };
+    result.map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
+    Ok(bytes)
+}
+
+fn load_registry(path: Option<&Path>) -> Result<Option<Registry>, Fatal> {
+    let Some(path) = path else { return Ok(None) };
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| Fatal(format!("cannot read registry {}: {e}", path.display())))?;
+    match Registry::from_yaml(&text) {
+        Ok(r) => Ok(Some(r)),
+        Err(err) => {
+            let lines: Vec<String> = err
+                .problems
+                .iter()
+                .map(|p| {
+                    format!(
+                        "{}:{}:{}: {}: {} (at {})",
+                        path.display(),
+                        p.line,
+                        p.column,
+                        p.code,
+                        p.message,
+                        if p.path.is_empty() { "/" } else { &p.path }
+                    )
+                })
+                .collect();
+            Err(Fatal(format!(
+                "registry {} is invalid:\n{}",
+                path.display(),
+                lines.join("\n")
+            )))
+        }
+    }
+}

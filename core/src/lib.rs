@@ -5,9 +5,11 @@
 pub mod decode;
 pub mod packet;
 pub mod registry;
+pub mod render;
 pub mod report;
 pub mod rules;
 pub mod stage;
+pub mod starter;
 pub mod tree;
 pub mod validate;
 
@@ -16,5 +18,6 @@ pub use packet::{Format, Packet, ParseError, json_schema};
 pub use registry::{Entry, Kind, Registry, RegistryError, State};
 pub use report::{Finding, Progress, Report, Severity, StageStatus, Suggestion};
 pub use stage::Stage;
+pub use starter::starter_packet;
 pub use tree::Limits;
 pub use validate::{progress, validate};

@@ -11,23 +11,23 @@ use crate::report::{Finding, PatchOp, Severity};
 use crate::stage::Stage;
 use crate::tree::Pos;
 
-pub(crate) mod artifacts;
-pub(crate) mod audit;
-pub(crate) mod billing;
-pub(crate) mod evidence;
-pub(crate) mod extraction;
-pub(crate) mod iam;
-pub(crate) mod identity;
-pub(crate) mod notify;
-pub(crate) mod ownership;
-pub(crate) mod packet;
-pub(crate) mod portal;
-pub(crate) mod quota;
-pub(crate) mod registry;
-pub(crate) mod review;
-pub(crate) mod secrets;
-pub(crate) mod status;
-pub(crate) mod uat;
+pub mod artifacts;
+pub mod audit;
+pub mod billing;
+pub mod evidence;
+pub mod extraction;
+pub mod iam;
+pub mod identity;
+pub mod notify;
+pub mod ownership;
+pub mod packet;
+pub mod portal;
+pub mod quota;
+pub mod registry;
+pub mod review;
+pub mod secrets;
+pub mod status;
+pub mod uat;
 
 /// How a rule is evaluated.
 #[derive(Clone, Copy)]

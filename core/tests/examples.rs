@@ -1,0 +1,306 @@
+//! The example packets in `examples/` behave as documented, and every required field
+//! of the complete example is enforced when it is deleted.
+
+use std::collections::BTreeSet;
+
+use gangway::tree::{self, Node, Value};
+use gangway::{Date, Packet, Registry, Report, Severity, Stage};
+
+const SEED_PACKET: &str = include_str!("../../examples/token-factory/packet.yaml");
+const SEED_REGISTRY: &str = include_str!("../../examples/token-factory/registry.yaml");
+const COMPLETE_PACKET: &str = include_str!("../../examples/token-factory-complete/packet.yaml");
+const COMPLETE_REGISTRY: &str = include_str!("../../examples/token-factory-complete/registry.yaml");
+
+const ROOT: &str = "/product_onboarding_packet";
+
+fn as_of() -> Date {
+    Date::constant(2026, 11, 22)
+}
+
+fn seed() -> Packet {
+    Packet::from_yaml(SEED_PACKET).expect("seed packet parses")
+}
+
+fn complete() -> Packet {
+    Packet::from_yaml(COMPLETE_PACKET).expect("complete packet parses")
+}
+
+fn seed_registry() -> Registry {
+    Registry::from_yaml(SEED_REGISTRY).expect("seed registry loads")
+}
+
+fn complete_registry() -> Registry {
+    Registry::from_yaml(COMPLETE_REGISTRY).expect("complete registry loads")
+}
+
+/// Every finding as one line, for failure messages.
+fn describe(report: &Report) -> String {
+    report
+        .findings
+        .iter()
+        .map(|f| {
+            format!(
+                "  {} {} [{}] {} at {}:{}: {}",
+                f.severity, f.code, f.stage, f.path, f.line, f.column, f.message
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn pairs(report: &Report) -> BTreeSet<(String, String)> {
+    report
+        .findings
+        .iter()
+        .map(|f| (f.code.to_owned(), f.path.clone()))
+        .collect()
+}
+
+fn at(field: &str) -> String {
+    format!("{ROOT}/{field}")
+}
+
+#[test]
+fn seed_at_intake_misses_owner_personas_and_exposure() {
+    let report = gangway::validate(&seed(), None, Some(Stage::Intake), as_of());
+    assert!(!report.ok, "{}", describe(&report));
+    let expected: BTreeSet<(String, String)> = ["owner", "personas", "exposure"]
+        .into_iter()
+        .map(|f| ("packet.missing".to_owned(), at(f)))
+        .collect();
+    assert_eq!(pairs(&report), expected, "\n{}", describe(&report));
+    for f in &report.findings {
+        assert_eq!(f.stage, Stage::Intake, "{f:?}");
+        assert_eq!(f.severity, Severity::Error, "{f:?}");
+        // A missing field points at the mapping that should hold it: the body of
+        // `product_onboarding_packet`, whose first key is on line 2, column 3.
+        assert_eq!((f.line, f.column), (2, 3), "{f:?}");
+    }
+    assert_eq!(
+        report.packet_id.as_deref(),
+        Some("token-factory-onboarding-v1")
+    );
+}
+
+#[test]
+fn seed_at_registry_has_no_registry_or_iam_findings() {
+    let registry = seed_registry();
+    let report = gangway::validate(&seed(), Some(&registry), Some(Stage::Registry), as_of());
+    let text = describe(&report);
+    assert!(!report.ok, "{text}");
+    assert!(
+        !report
+            .findings
+            .iter()
+            .any(|f| f.code.starts_with("registry.") || f.code.starts_with("iam.")),
+        "the draft scopes are declared draft and registered draft:\n{text}"
+    );
+    let expected: BTreeSet<(String, String)> = [
+        ("owner", Stage::Intake),
+        ("personas", Stage::Intake),
+        ("exposure", Stage::Intake),
+        ("ownership", Stage::Ownership),
+    ]
+    .into_iter()
+    .map(|(f, _)| ("packet.missing".to_owned(), at(f)))
+    .collect();
+    assert_eq!(pairs(&report), expected, "\n{text}");
+    for f in &report.findings {
+        let want = if f.path == at("ownership") {
+            Stage::Ownership
+        } else {
+            Stage::Intake
+        };
+        assert_eq!(f.stage, want, "{f:?}");
+    }
+}
+
+#[test]
+fn complete_example_passes_every_stage() {
+    let packet = complete();
+    let registry = complete_registry();
+    for stage in Stage::ALL {
+        let report = gangway::validate(&packet, Some(&registry), Some(stage), as_of());
+        assert!(report.ok, "stage {stage}:\n{}", describe(&report));
+        assert!(
+            report.findings.is_empty(),
+            "stage {stage} has findings:\n{}",
+            describe(&report)
+        );
+        assert_eq!(report.stage, stage);
+    }
+    // Without an explicit stage, `lifecycle_state: active` selects extraction.
+    let report = gangway::validate(&packet, Some(&registry), None, as_of());
+    assert_eq!(report.stage, Stage::Extraction);
+    assert!(report.ok, "{}", describe(&report));
+
+    let progress = gangway::progress(&packet, Some(&registry), as_of());
+    assert_eq!(progress.first_blocked, None, "{}", progress.to_json());
+    assert_eq!(progress.stages.len(), Stage::ALL.len());
+    for status in &progress.stages {
+        assert!(status.ok, "{}", progress.to_json());
+        assert_eq!((status.errors, status.warnings), (0, 0), "{status:?}");
+    }
+}
+
+/// The pointer of every mapping key in the tree, including keys inside list elements.
+fn key_paths(node: &Node, ptr: &str, out: &mut Vec<String>) {
+    match &node.value {
+        Value::Map(entries) => {
+            for (key, child) in entries {
+                let child_ptr = tree::join(ptr, &key.name);
+                out.push(child_ptr.clone());
+                key_paths(child, &child_ptr, out);
+            }
+        }
+        Value::Seq(items) => {
+            for (i, child) in items.iter().enumerate() {
+                key_paths(child, &tree::join(ptr, &i.to_string()), out);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Removes the key `pointer` names; false when there is no such key.
+fn remove_key(node: &mut Node, pointer: &str) -> bool {
+    let Some(rest) = pointer.strip_prefix('/') else {
+        return false;
+    };
+    let tokens: Vec<String> = rest.split('/').map(tree::unescape).collect();
+    let Some((last, parents)) = tokens.split_last() else {
+        return false;
+    };
+    let mut here = node;
+    for token in parents {
+        here = match &mut here.value {
+            Value::Map(entries) => match entries.iter_mut().find(|(k, _)| k.name == *token) {
+                Some((_, child)) => child,
+                None => return false,
+            },
+            Value::Seq(items) => match token.parse::<usize>().ok().and_then(|i| items.get_mut(i)) {
+                Some(child) => child,
+                None => return false,
+            },
+            _ => return false,
+        };
+    }
+    match &mut here.value {
+        Value::Map(entries) => {
+            let before = entries.len();
+            entries.retain(|(k, _)| k.name != *last);
+            entries.len() < before
+        }
+        _ => false,
+    }
+}
+
+#[test]
+fn deleting_any_required_key_is_reported_at_its_stage() {
+    let packet = complete();
+    let registry = complete_registry();
+    let mut paths = Vec::new();
+    key_paths(packet.document(), "", &mut paths);
+    assert!(paths.len() > 100, "only {} key paths", paths.len());
+
+    let mut checked = 0usize;
+    let mut failures = Vec::new();
+    for path in &paths {
+        let Some(info) = Packet::field_info(path) else {
+            failures.push(format!("{path}: the schema does not know this key"));
+            continue;
+        };
+        if !info.required {
+            continue;
+        }
+        let mut doc = packet.document().clone();
+        assert!(remove_key(&mut doc, path), "could not delete {path}");
+        let mutated = Packet::from_node(doc);
+        let report = gangway::validate(&mutated, Some(&registry), Some(info.stage), as_of());
+        checked += 1;
+        let found = report
+            .findings
+            .iter()
+            .any(|f| f.code == "packet.missing" && f.path == *path && f.stage == info.stage);
+        if !found || report.ok {
+            failures.push(format!(
+                "{path} (required from {}): expected packet.missing at that path with stage {}, report.ok = {}; got:\n{}",
+                info.stage,
+                info.stage,
+                report.ok,
+                describe(&report)
+            ));
+        }
+    }
+    println!(
+        "deletion property: checked {checked} required key paths of {} keys",
+        paths.len()
+    );
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} deletions were not reported:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+    assert!(checked >= 60, "only {checked} required key paths checked");
+}
+
+#[test]
+fn reports_are_byte_stable_and_format_independent() {
+    let registry = complete_registry();
+    let seed_registry = seed_registry();
+    for (name, packet, registry) in [
+        ("seed", seed(), &seed_registry),
+        ("complete", complete(), &registry),
+    ] {
+        let json_text =
+            serde_json::to_string(&packet.document().to_json()).expect("document serializes");
+        let from_json = Packet::from_json(&json_text).expect("JSON re-encoding parses");
+        assert_eq!(
+            from_json.document().to_json(),
+            packet.document().to_json(),
+            "{name}"
+        );
+        for stage in Stage::ALL {
+            let first = gangway::validate(&packet, Some(registry), Some(stage), as_of());
+            let second = gangway::validate(&packet, Some(registry), Some(stage), as_of());
+            assert_eq!(first.to_json(), second.to_json(), "{name} at {stage}");
+            let json = gangway::validate(&from_json, Some(registry), Some(stage), as_of());
+            assert_eq!(pairs(&first), pairs(&json), "{name} at {stage}");
+            let codes_paths = |r: &Report| -> Vec<(&'static str, String)> {
+                r.findings
+                    .iter()
+                    .map(|f| (f.code, f.path.clone()))
+                    .collect()
+            };
+            assert_eq!(codes_paths(&first), codes_paths(&json), "{name} at {stage}");
+        }
+        let p1 = gangway::progress(&packet, Some(registry), as_of());
+        let p2 = gangway::progress(&packet, Some(registry), as_of());
+        assert_eq!(p1.to_json(), p2.to_json(), "{name} progress");
+    }
+}
+#[test]
+fn scratch() {
+    let packet = complete();
+    let registry = complete_registry();
+    for path in [
+        "/product_onboarding_packet/uat_and_release/contract_tests/0/command",
+        "/product_onboarding_packet/uat_and_release/smoke_tests/0/command",
+    ] {
+        let mut doc = packet.document().clone();
+        remove_key(&mut doc, path);
+        let m = Packet::from_node(doc);
+        for st in Stage::ALL {
+            let r = gangway::validate(&m, Some(&registry), Some(st), as_of());
+            println!("{path} {st} ok={}\n{}", r.ok, describe(&r));
+        }
+        println!(
+            "{}",
+            gangway::progress(&m, Some(&registry), as_of())
+                .first_blocked
+                .map(|s| s.id())
+                .unwrap_or("none")
+        );
+    }
+}
