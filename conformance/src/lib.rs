@@ -1,1 +1,149 @@
-//! Conformance corpus runner.
+//! The shared conformance corpus and its Rust runner.
+//!
+//! A case is a folder `cases/<area>/<NNN-name>/` with `case.yaml` (what to run),
+//! its inputs, and `expected.json` (the canonical output). Every language's runner
+//! reads the same folders and must produce the same bytes. See `conformance/README.md`.
+
+use std::path::{Path, PathBuf};
+
+use gangway::{Date, Format, Limits, Packet, Registry, Stage};
+use serde::Deserialize;
+
+/// What `case.yaml` says.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CaseSpec {
+    /// What the case checks, for people.
+    pub description: String,
+    /// `validate` (default) or `progress`.
+    #[serde(default = "default_operation")]
+    pub operation: String,
+    /// Stage id; absent means "the one lifecycle_state selects".
+    #[serde(default)]
+    pub stage: Option<String>,
+    /// Evaluation date, `YYYY-MM-DD`.
+    pub as_of: String,
+    /// The packet file, relative to the case folder (default `packet.yaml`, or
+    /// `packet.json` when that exists).
+    #[serde(default)]
+    pub packet: Option<String>,
+    /// The registry file, relative to the case folder.
+    #[serde(default)]
+    pub registry: Option<String>,
+}
+
+fn default_operation() -> String {
+    "validate".to_owned()
+}
+
+/// One case on disk.
+#[derive(Debug, Clone)]
+pub struct Case {
+    /// `<area>/<NNN-name>`.
+    pub name: String,
+    /// The case folder.
+    pub dir: PathBuf,
+}
+
+impl Case {
+    /// The expected output file.
+    pub fn expected_path(&self) -> PathBuf {
+        self.dir.join("expected.json")
+    }
+}
+
+/// The corpus root (`conformance/cases`).
+pub fn cases_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("cases")
+}
+
+/// Every case folder under `root`, sorted by name.
+pub fn discover(root: &Path) -> Result<Vec<Case>, String> {
+    let mut out = Vec::new();
+    let areas =
+        std::fs::read_dir(root).map_err(|e| format!("cannot read {}: {e}", root.display()))?;
+    for area in areas.flatten().filter(|e| e.path().is_dir()) {
+        let cases = std::fs::read_dir(area.path())
+            .map_err(|e| format!("cannot read {}: {e}", area.path().display()))?;
+        for case in cases
+            .flatten()
+            .filter(|e| e.path().join("case.yaml").is_file())
+        {
+            out.push(Case {
+                name: format!(
+                    "{}/{}",
+                    area.file_name().to_string_lossy(),
+                    case.file_name().to_string_lossy()
+                ),
+                dir: case.path(),
+            });
+        }
+    }
+    out.sort_by(|a, b| a.name.cmp(&b.name));
+    Ok(out)
+}
+
+fn read(path: &Path) -> Result<String, String> {
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
+}
+
+/// Runs a case and returns its canonical output (what `expected.json` must hold).
+/// `Err` means the case itself is malformed.
+pub fn run(case: &Case) -> Result<String, String> {
+    let spec: CaseSpec = serde_saphyr::from_str(&read(&case.dir.join("case.yaml"))?)
+        .map_err(|e| format!("{}: case.yaml: {e}", case.name))?;
+    let as_of = gangway::decode::parse_date(&spec.as_of)
+        .ok_or_else(|| format!("{}: bad as_of `{}`", case.name, spec.as_of))?;
+    let stage = match &spec.stage {
+        Some(s) => Some(
+            s.parse::<Stage>()
+                .map_err(|e| format!("{}: {e}", case.name))?,
+        ),
+        None => None,
+    };
+    let packet_file = match &spec.packet {
+        Some(p) => p.clone(),
+        None if case.dir.join("packet.json").is_file() => "packet.json".to_owned(),
+        None => "packet.yaml".to_owned(),
+    };
+    let format = if packet_file.ends_with(".json") {
+        Format::Json
+    } else {
+        Format::Yaml
+    };
+    let text = read(&case.dir.join(&packet_file))?;
+    let registry = match &spec.registry {
+        Some(r) => match Registry::from_yaml(&read(&case.dir.join(r))?) {
+            Ok(reg) => Some(reg),
+            Err(err) => return Ok(registry_error(&err)),
+        },
+        None => None,
+    };
+    let parsed = Packet::parse(&text, format, &Limits::default());
+    match spec.operation.as_str() {
+        "validate" => Ok(match &parsed {
+            Ok(p) => gangway::validate(p, registry.as_ref(), stage, as_of).to_json(),
+            Err(e) => gangway::validate::unreadable(e, stage, as_of).to_json(),
+        }),
+        "progress" => match &parsed {
+            Ok(p) => Ok(gangway::progress(p, registry.as_ref(), as_of).to_json()),
+            Err(e) => Ok(gangway::validate::unreadable(e, None, as_of).to_json()),
+        },
+        other => Err(format!("{}: unknown operation `{other}`", case.name)),
+    }
+}
+
+/// The canonical output for a registry that fails to load.
+pub fn registry_error(err: &gangway::RegistryError) -> String {
+    let problems: Vec<serde_json::Value> = err
+        .problems
+        .iter()
+        .map(|p| serde_json::json!({"code": p.code, "path": p.path, "line": p.line, "column": p.column, "message": p.message}))
+        .collect();
+    gangway::report::canonical_json(
+        &serde_json::json!({"error": {"code": err.code(), "problems": problems}}),
+    )
+}
+
+/// The date used by generated cases.
+pub const GENERATED_AS_OF: Date = Date::constant(2026, 11, 22);

@@ -427,17 +427,17 @@ impl<T: Decode> Field<T> {
         hint_names: &[&str],
         out: &mut Vec<Finding>,
     ) {
-        if info.stage > target {
-            return;
-        }
+        let due = info.required && info.stage <= target;
         match &self.slot {
-            Slot::Absent if info.required => {
+            Slot::Absent if due => {
                 out.push(missing(&self.ptr, self.pos, info.stage, hint_names, false))
             }
             Slot::Value(v) => {
-                if info.required && v.is_blank() {
+                if due && v.is_blank() {
                     out.push(missing(&self.ptr, self.pos, info.stage, hint_names, true));
                 }
+                // Inner fields may be due earlier than their section (contract tests
+                // inside `uat_and_release`), so always look inside.
                 v.check(info.stage, target, out);
             }
             _ => {}

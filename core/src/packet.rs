@@ -488,9 +488,9 @@ record! {
     /// UAT and release.
     pub struct UatAndRelease {
         /// Contract test commands.
-        contract_tests: List<CommandRow> = "contract_tests", opt(Contracts),
+        contract_tests: List<ContractTestRow> = "contract_tests", opt(Contracts),
         /// Smoke test commands.
-        smoke_tests: List<CommandRow> = "smoke_tests", opt(UatEvidence),
+        smoke_tests: List<SmokeTestRow> = "smoke_tests", opt(UatEvidence),
         /// Must be `required`.
         release_evidence_bundle: Required = "release_evidence_bundle", req(UatEvidence),
         /// How the product rolls back.
@@ -499,10 +499,18 @@ record! {
 }
 
 record! {
-    /// A test command.
-    pub struct CommandRow identity [command] {
+    /// A contract test command.
+    pub struct ContractTestRow identity [command] {
         /// The command.
         command: String = "command", req(Contracts),
+    }
+}
+
+record! {
+    /// A smoke test command.
+    pub struct SmokeTestRow identity [command] {
+        /// The command.
+        command: String = "command", req(UatEvidence),
     }
 }
 

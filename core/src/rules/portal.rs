@@ -27,13 +27,11 @@ pub static PAGE_MISSING: Rule = Rule {
             if f.value() != Some(&Required::Required) {
                 continue;
             }
-            let sourced = sources.iter().any(|s| {
-                s.page.value().is_some_and(|p| p == key)
-                    && s.source.value().is_some_and(|v| !v.trim().is_empty())
-                    && s.freshness_owner
-                        .value()
-                        .is_some_and(|v| !v.trim().is_empty())
-            });
+            // A row naming the page counts; a row lacking its source or freshness
+            // owner is already `packet.missing` and is not reported twice.
+            let sourced = sources
+                .iter()
+                .any(|s| s.page.value().is_some_and(|p| p == key));
             if !sourced && !ctx.covered(GapKind::DocGap, &f.ptr) {
                 out.report(&f.ptr, f.pos, format!("{key} is required but has no `sources` row with a source and freshness owner, and no tracked doc_gap"));
             }

@@ -2,7 +2,7 @@
 
 use super::{Check, Ctx, Out, Rule};
 use crate::decode::Field;
-use crate::packet::{CommandRow, GapKind, ROOT_PTR};
+use crate::packet::{GapKind, ROOT_PTR, UatAndRelease};
 use crate::report::Severity;
 use crate::stage::Stage;
 use crate::tree::join;
@@ -27,11 +27,11 @@ pub static SMOKE_TESTS_MISSING: Rule = Rule {
     check: Check::Packet(|ctx, out| tests_missing(ctx, out, "smoke_tests", |u| &u.smoke_tests)),
 };
 
-fn tests_missing(
+fn tests_missing<T>(
     ctx: &Ctx<'_>,
     out: &mut Out<'_>,
     key: &str,
-    field: fn(&crate::packet::UatAndRelease) -> &Field<Vec<Field<CommandRow>>>,
+    field: fn(&UatAndRelease) -> &Field<Vec<Field<T>>>,
 ) {
     let section = &ctx.body.uat_and_release;
     let (ptr, pos) = match section.value() {
