@@ -109,14 +109,7 @@ pub struct Decoder {
 const NA_KEY: &str = "not_applicable";
 
 impl Decoder {
-    fn structural(
-        &mut self,
-        code: &'static str,
-        ptr: &str,
-        pos: Pos,
-        message: String,
-        suggestion: Option<Suggestion>,
-    ) {
+    fn structural(&mut self, code: &'static str, ptr: &str, pos: Pos, message: String, suggestion: Option<Suggestion>) {
         let mut f = Finding::new(code, Severity::Error, Stage::Intake, ptr, pos, message);
         f.suggestion = suggestion;
         self.findings.push(f);
@@ -165,13 +158,7 @@ impl Decoder {
                         message: format!("rename `{}` to `{best}`", key.name),
                         patch,
                     };
-                    self.structural(
-                        "packet.unknown_field",
-                        &key_ptr,
-                        key.pos,
-                        message,
-                        Some(suggestion),
-                    );
+                    self.structural("packet.unknown_field", &key_ptr, key.pos, message, Some(suggestion));
                 }
                 None => {
                     message.push_str(&format!("; expected one of {}", known.join(", ")));
@@ -251,10 +238,7 @@ impl Decoder {
                 };
                 marker.owner = text(self, "owner");
                 marker.reason = text(self, "reason");
-                if let Some(d) = inner
-                    .get("review_date")
-                    .filter(|n| !matches!(n.value, Value::Null))
-                {
+                if let Some(d) = inner.get("review_date").filter(|n| !matches!(n.value, Value::Null)) {
                     review_pos = d.pos;
                     marker.review_date = self.date(d, &join(&marker_ptr, "review_date"));
                 }
@@ -274,7 +258,10 @@ impl Decoder {
                 "na.unjustified",
                 ptr,
                 node.pos,
-                format!("not_applicable lacks {}; a field may be skipped only with an owner, a reason and a review date", missing.join(", ")),
+                format!(
+                    "not_applicable lacks {}; a field may be skipped only with an owner, a reason and a review date",
+                    missing.join(", ")
+                ),
                 None,
             );
         }
@@ -289,7 +276,8 @@ impl Decoder {
 
     fn bare_not_applicable(&mut self, node: &Node, ptr: &str) -> NaMarker {
         let suggestion = Suggestion {
-            message: "replace the bare marker with the mapping form and fill in owner, reason and review_date".to_owned(),
+            message: "replace the bare marker with the mapping form and fill in owner, reason and review_date"
+                .to_owned(),
             patch: vec![PatchOp::Replace {
                 path: ptr.to_owned(),
                 value: json!({NA_KEY: {"owner": "<owner>", "reason": "<reason>", "review_date": "<YYYY-MM-DD>"}}),
@@ -321,15 +309,11 @@ pub fn parse_date(s: &str) -> Option<Date> {
 }
 
 /// The closest of `candidates` to `input`, if one is close enough to be a typo.
-pub fn did_you_mean<'a>(
-    input: &str,
-    candidates: impl IntoIterator<Item = &'a str>,
-) -> Option<&'a str> {
+pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
     let mut best: Option<(&str, f64)> = None;
     for c in candidates {
         let score = strsim::jaro_winkler(input, c);
-        let close =
-            score >= 0.85 || strsim::levenshtein(input, c) <= input.len().min(c.len()) / 4 + 1;
+        let close = score >= 0.85 || strsim::levenshtein(input, c) <= input.len().min(c.len()) / 4 + 1;
         if close && best.is_none_or(|(_, s)| score > s) {
             best = Some((c, score));
         }
@@ -374,13 +358,7 @@ pub trait Decode: Sized {
 
 impl<T: Decode> Field<T> {
     /// Decodes the field `key` of the mapping `parent`.
-    pub fn decode(
-        parent: &Node,
-        key: &str,
-        parent_ptr: &str,
-        stage: Stage,
-        cx: &mut Decoder,
-    ) -> Field<T> {
+    pub fn decode(parent: &Node, key: &str, parent_ptr: &str, stage: Stage, cx: &mut Decoder) -> Field<T> {
         let ptr = join(parent_ptr, key);
         match parent.get(key) {
             None => Field {
@@ -420,18 +398,10 @@ impl<T: Decode> Field<T> {
 
     /// Reports this field missing (or blank) when `required` and its stage is due,
     /// and checks inside its value.
-    pub fn check_field(
-        &self,
-        info: FieldInfo,
-        target: Stage,
-        hint_names: &[&str],
-        out: &mut Vec<Finding>,
-    ) {
+    pub fn check_field(&self, info: FieldInfo, target: Stage, hint_names: &[&str], out: &mut Vec<Finding>) {
         let due = info.required && info.stage <= target;
         match &self.slot {
-            Slot::Absent if due => {
-                out.push(missing(&self.ptr, self.pos, info.stage, hint_names, false))
-            }
+            Slot::Absent if due => out.push(missing(&self.ptr, self.pos, info.stage, hint_names, false)),
             Slot::Value(v) => {
                 if due && v.is_blank() {
                     out.push(missing(&self.ptr, self.pos, info.stage, hint_names, true));
@@ -447,9 +417,7 @@ impl<T: Decode> Field<T> {
 
 /// The readable dotted name of a packet pointer (`shared_services.iam.scopes`).
 pub fn dotted(ptr: &str) -> String {
-    let short = ptr
-        .strip_prefix("/product_onboarding_packet/")
-        .unwrap_or(ptr);
+    let short = ptr.strip_prefix("/product_onboarding_packet/").unwrap_or(ptr);
     short.trim_start_matches('/').replace('/', ".")
 }
 
@@ -549,9 +517,7 @@ impl<T: Decode> Decode for Vec<Field<T>> {
                     )
                     .with_suggestion(
                         format!("remove the repeated `{id}`"),
-                        vec![PatchOp::Remove {
-                            path: item.ptr.clone(),
-                        }],
+                        vec![PatchOp::Remove { path: item.ptr.clone() }],
                     ),
                 );
             } else {

@@ -99,12 +99,7 @@ impl FromStr for Kind {
             .copied()
             .find(|k| k.as_str() == s || k.plural() == s)
             .ok_or_else(|| {
-                RegistryError::single(
-                    "registry.invalid",
-                    "",
-                    Pos::START,
-                    format!("unknown entry kind `{s}`"),
-                )
+                RegistryError::single("registry.invalid", "", Pos::START, format!("unknown entry kind `{s}`"))
             })
     }
 }
@@ -220,10 +215,7 @@ impl Registry {
         let mut reg = Registry::new();
         let mut problems = Vec::new();
         for entry in entries {
-            if reg
-                .find(entry.kind, &entry.key, entry.version.as_ref())
-                .is_some()
-            {
+            if reg.find(entry.kind, &entry.key, entry.version.as_ref()).is_some() {
                 problems.push(Problem {
                     code: "registry.invalid",
                     path: String::new(),
@@ -324,10 +316,7 @@ impl Registry {
         }
         let mut reg = Registry::new();
         for (entry, pos, ptr) in entries {
-            if reg
-                .find(entry.kind, &entry.key, entry.version.as_ref())
-                .is_some()
-            {
+            if reg.find(entry.kind, &entry.key, entry.version.as_ref()).is_some() {
                 problems.push(Problem {
                     code: "registry.invalid",
                     path: ptr,
@@ -353,10 +342,9 @@ fn to_problem(f: Finding) -> Problem {
         code: "registry.invalid",
         line: f.line,
         column: f.column,
-        message: f.message.replace(
-            " or mark it not_applicable with owner, reason and review_date",
-            "",
-        ),
+        message: f
+            .message
+            .replace(" or mark it not_applicable with owner, reason and review_date", ""),
         path: f.path,
     }
 }
@@ -455,9 +443,7 @@ impl Row {
             column: field.pos.column,
             message,
         };
-        let (Some(key), Some(state), Some(owner)) =
-            (self.key.value(), self.state.value(), self.owner.value())
-        else {
+        let (Some(key), Some(state), Some(owner)) = (self.key.value(), self.state.value(), self.owner.value()) else {
             return Ok(None);
         };
         let version = match (kind, self.version.value()) {
@@ -539,10 +525,7 @@ mod tests {
         .unwrap_err();
         assert_eq!(err.problems.len(), 3, "{err:?}");
         assert!(err.problems.iter().all(|p| p.code == "registry.invalid"));
-        assert_eq!(
-            Registry::from_yaml("registry: [").unwrap_err().code(),
-            "registry.parse"
-        );
+        assert_eq!(Registry::from_yaml("registry: [").unwrap_err().code(), "registry.parse");
     }
 
     #[test]

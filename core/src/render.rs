@@ -73,16 +73,8 @@ fn finding_text(out: &mut String, f: &Finding, lines: &[&str], name: &str, paint
     );
     let line_no = f.line.to_string();
     let gutter = " ".repeat(line_no.len());
-    let _ = writeln!(
-        out,
-        "{gutter}{} {name}:{}:{}",
-        paint.blue("-->"),
-        f.line,
-        f.column
-    );
-    let idx = usize::try_from(f.line)
-        .unwrap_or(usize::MAX)
-        .saturating_sub(1);
+    let _ = writeln!(out, "{gutter}{} {name}:{}:{}", paint.blue("-->"), f.line, f.column);
+    let idx = usize::try_from(f.line).unwrap_or(usize::MAX).saturating_sub(1);
     if let Some(src) = lines.get(idx) {
         let caret_at = usize::try_from(f.column).unwrap_or(1).saturating_sub(1);
         let pad: String = src
@@ -104,12 +96,7 @@ fn finding_text(out: &mut String, f: &Finding, lines: &[&str], name: &str, paint
     } else {
         f.path.as_str()
     };
-    let _ = writeln!(
-        out,
-        "{gutter} {} at {path} (stage {})",
-        paint.blue("="),
-        f.stage
-    );
+    let _ = writeln!(out, "{gutter} {} at {path} (stage {})", paint.blue("="), f.stage);
     if let Some(s) = &f.suggestion {
         let _ = writeln!(out, "{gutter} {} help: {}", paint.blue("="), s.message);
     }
@@ -260,10 +247,7 @@ mod tests {
         let s = sarif(&r, "p.yaml");
         assert_eq!(s["version"], "2.1.0");
         assert_eq!(s["runs"][0]["results"].as_array().unwrap().len(), 3);
-        assert_eq!(
-            s["runs"][0]["tool"]["driver"]["rules"][0]["id"],
-            "packet.missing"
-        );
+        assert_eq!(s["runs"][0]["tool"]["driver"]["rules"][0]["id"], "packet.missing");
         assert_eq!(
             s["runs"][0]["results"][0]["locations"][0]["physicalLocation"]["region"]["startLine"],
             2

@@ -147,20 +147,13 @@ impl Finding {
 /// and drops exact repeats.
 pub fn sort_findings(findings: &mut Vec<Finding>) {
     findings.sort_by(|a, b| {
-        (
-            a.path.as_str(),
-            a.code,
-            a.line,
-            a.column,
-            a.message.as_str(),
-        )
-            .cmp(&(
-                b.path.as_str(),
-                b.code,
-                b.line,
-                b.column,
-                b.message.as_str(),
-            ))
+        (a.path.as_str(), a.code, a.line, a.column, a.message.as_str()).cmp(&(
+            b.path.as_str(),
+            b.code,
+            b.line,
+            b.column,
+            b.message.as_str(),
+        ))
     });
     findings.dedup();
 }
@@ -187,12 +180,7 @@ pub struct Report {
 
 impl Report {
     /// Builds a report, sorting the findings and computing `ok`.
-    pub fn new(
-        packet_id: Option<String>,
-        stage: Stage,
-        as_of: Date,
-        mut findings: Vec<Finding>,
-    ) -> Report {
+    pub fn new(packet_id: Option<String>, stage: Stage, as_of: Date, mut findings: Vec<Finding>) -> Report {
         sort_findings(&mut findings);
         let ok = !findings.iter().any(Finding::is_error);
         Report {
@@ -258,8 +246,7 @@ impl Progress {
 
 /// Pretty JSON with two-space indentation and a final newline: the canonical form.
 pub fn canonical_json<T: Serialize>(value: &T) -> String {
-    let mut out =
-        serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
+    let mut out = serde_json::to_string_pretty(value).unwrap_or_else(|e| format!("{{\"error\": \"{e}\"}}"));
     out.push('\n');
     out
 }

@@ -74,18 +74,10 @@ impl Stage {
             Stage::Intake => "product identity, owners, personas and exposure are recorded",
             Stage::Ownership => "every package path and route prefix has exactly one owner",
             Stage::Registry => "everything the packet names exists in the registry",
-            Stage::Contracts => {
-                "events have producers and consumers; contract tests exist or are tracked"
-            }
-            Stage::PlatformServices => {
-                "every shared-service section is complete, with no product-owned fork"
-            }
-            Stage::UatEvidence => {
-                "smoke tests, a release evidence bundle and a rollback posture exist"
-            }
-            Stage::Portal => {
-                "every required page has a source and a freshness owner, or a tracked doc gap"
-            }
+            Stage::Contracts => "events have producers and consumers; contract tests exist or are tracked",
+            Stage::PlatformServices => "every shared-service section is complete, with no product-owned fork",
+            Stage::UatEvidence => "smoke tests, a release evidence bundle and a rollback posture exist",
+            Stage::Portal => "every required page has a source and a freshness owner, or a tracked doc gap",
             Stage::Extraction => {
                 "no split or extraction without service auth, degradation, rollback and smoke evidence"
             }

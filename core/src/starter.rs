@@ -9,9 +9,7 @@ const TEMPLATE: &str = include_str!("starter.yaml");
 
 /// The starter packet for a product slug (lowercase kebab-case).
 pub fn starter_packet(slug: &str) -> String {
-    TEMPLATE
-        .replace("{slug}", slug)
-        .replace("{ns}", &namespace(slug))
+    TEMPLATE.replace("{slug}", slug).replace("{ns}", &namespace(slug))
 }
 
 #[cfg(test)]
@@ -23,11 +21,7 @@ mod tests {
     fn starter_parses_and_fails_closed() {
         let text = starter_packet("demo-product");
         let p = Packet::from_yaml(&text).unwrap();
-        assert!(
-            p.structural_findings().is_empty(),
-            "{:?}",
-            p.structural_findings()
-        );
+        assert!(p.structural_findings().is_empty(), "{:?}", p.structural_findings());
         let r = validate(&p, None, Some(Stage::Intake), Date::constant(2026, 11, 22));
         assert!(!r.ok);
         assert!(

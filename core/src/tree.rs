@@ -98,10 +98,7 @@ impl Node {
         for raw in rest.split('/') {
             let token = unescape(raw);
             node = match &node.value {
-                Value::Map(entries) => entries
-                    .iter()
-                    .find(|(k, _)| k.name == token)
-                    .map(|(_, v)| v)?,
+                Value::Map(entries) => entries.iter().find(|(k, _)| k.name == token).map(|(_, v)| v)?,
                 Value::Seq(items) => items.get(token.parse::<usize>().ok()?)?,
                 _ => return None,
             };
@@ -120,10 +117,7 @@ impl Node {
         for raw in rest.split('/') {
             let token = unescape(raw);
             let next = match &node.value {
-                Value::Map(entries) => entries
-                    .iter()
-                    .find(|(k, _)| k.name == token)
-                    .map(|(_, v)| v),
+                Value::Map(entries) => entries.iter().find(|(k, _)| k.name == token).map(|(_, v)| v),
                 Value::Seq(items) => token.parse::<usize>().ok().and_then(|i| items.get(i)),
                 _ => None,
             };
@@ -148,12 +142,7 @@ impl Node {
             Value::Float(f) => serde_json::Number::from_f64(*f).map_or(J::Null, J::Number),
             Value::Str(s) => J::String(s.clone()),
             Value::Seq(items) => J::Array(items.iter().map(Node::to_json).collect()),
-            Value::Map(entries) => J::Object(
-                entries
-                    .iter()
-                    .map(|(k, v)| (k.name.clone(), v.to_json()))
-                    .collect(),
-            ),
+            Value::Map(entries) => J::Object(entries.iter().map(|(k, v)| (k.name.clone(), v.to_json())).collect()),
         }
     }
 
@@ -407,25 +396,14 @@ mod tests {
     #[test]
     fn keeps_positions() {
         let n = yaml("a:\n  b: [1, x]\n").unwrap();
-        assert_eq!(
-            n.pointer("/a/b/1").unwrap().pos,
-            Pos {
-                line: 2,
-                column: 10
-            }
-        );
+        assert_eq!(n.pointer("/a/b/1").unwrap().pos, Pos { line: 2, column: 10 });
         assert_eq!(n.pointer("/a/b/1").unwrap().as_str(), Some("x"));
         assert_eq!(n.pos_of("/a/missing"), Pos { line: 2, column: 3 });
     }
 
     #[test]
     fn refuses_duplicates_depth_and_bombs() {
-        assert!(
-            yaml("a: 1\na: 2\n")
-                .unwrap_err()
-                .message
-                .contains("duplicate")
-        );
+        assert!(yaml("a: 1\na: 2\n").unwrap_err().message.contains("duplicate"));
         let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
         assert!(yaml(&deep).is_err());
         let mut bomb = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");

@@ -21,53 +21,29 @@ pub fn default_stage(lifecycle: Option<Lifecycle>) -> Stage {
 
 /// The stage `validate` uses for `packet` when none is given.
 pub fn stage_for(packet: &Packet) -> Stage {
-    default_stage(
-        packet
-            .body()
-            .and_then(|b| b.lifecycle_state.value().copied()),
-    )
+    default_stage(packet.body().and_then(|b| b.lifecycle_state.value().copied()))
 }
 
 /// Validates `packet` at `stage` (or the stage its lifecycle selects) on `as_of`,
 /// reporting every requirement of stages `0..=stage`.
-pub fn validate(
-    packet: &Packet,
-    registry: Option<&Registry>,
-    stage: Option<Stage>,
-    as_of: Date,
-) -> Report {
+pub fn validate(packet: &Packet, registry: Option<&Registry>, stage: Option<Stage>, as_of: Date) -> Report {
     let target = stage.unwrap_or_else(|| stage_for(packet));
     let findings = findings_at(packet, registry, target, as_of);
-    Report::new(
-        packet.packet_id().map(str::to_owned),
-        target,
-        as_of,
-        findings,
-    )
+    Report::new(packet.packet_id().map(str::to_owned), target, as_of, findings)
 }
 
 /// The report for a document that could not be read at all.
 pub fn unreadable(error: &crate::packet::ParseError, stage: Option<Stage>, as_of: Date) -> Report {
-    Report::new(
-        None,
-        stage.unwrap_or(Stage::Intake),
-        as_of,
-        vec![error.finding()],
-    )
+    Report::new(None, stage.unwrap_or(Stage::Intake), as_of, vec![error.finding()])
 }
 
-fn findings_at(
-    packet: &Packet,
-    registry: Option<&Registry>,
-    target: Stage,
-    as_of: Date,
-) -> Vec<Finding> {
+fn findings_at(packet: &Packet, registry: Option<&Registry>, target: Stage, as_of: Date) -> Vec<Finding> {
     let mut findings: Vec<Finding> = packet.structural_findings().to_vec();
     packet.check_required(target, &mut findings);
     let Some(body) = packet.body() else {
         return findings;
     };
-    let ctx = Ctx::new(packet, body, as_of, target);
+    let ctx = Ctx::new(packet, body, registry, as_of, target);
     for rule in RULES.iter().copied().filter(|r| r.stage <= target) {
         let mut out = Out::new(rule, &mut findings);
         match (rule.check, registry) {
@@ -106,9 +82,7 @@ fn excepted(body: &crate::packet::Body, f: &Finding, as_of: Date) -> bool {
                 && e.approved_by.value().is_some_and(|a| !a.trim().is_empty())
                 && e.expires.value().is_some_and(|d| *d >= as_of)
                 && e.r#ref.value().is_some_and(|r| {
-                    f.path == *r
-                        || (f.path.starts_with(r.as_str())
-                            && f.path.as_bytes().get(r.len()) == Some(&b'/'))
+                    f.path == *r || (f.path.starts_with(r.as_str()) && f.path.as_bytes().get(r.len()) == Some(&b'/'))
                 })
         })
 }
@@ -128,11 +102,7 @@ pub fn progress(packet: &Packet, registry: Option<&Registry>, as_of: Date) -> Pr
             // A stage's own findings, as validating at that stage reports them (some
             // rules depend on the stage asked, e.g. exposure past `registry`).
             let own: Vec<Finding> = if stage == Stage::Extraction {
-                all.findings
-                    .iter()
-                    .filter(|f| f.stage == stage)
-                    .cloned()
-                    .collect()
+                all.findings.iter().filter(|f| f.stage == stage).cloned().collect()
             } else {
                 let mut at = findings_at(packet, registry, stage, as_of);
                 at.retain(|f| f.stage == stage);

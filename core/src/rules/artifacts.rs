@@ -107,7 +107,5 @@ pub static TYPE_UNREGISTERED: Rule = Rule {
     stage: Stage::Registry,
     severity: Severity::Error,
     summary: "an artifact type is not in the registry",
-    check: Check::Registry(|ctx, reg, out| {
-        super::unregistered(ctx, reg, out, Kind::ArtifactType, |_| false)
-    }),
+    check: Check::Registry(|ctx, reg, out| super::unregistered(ctx, reg, out, Kind::ArtifactType, |_| false)),
 };

@@ -11,9 +11,7 @@ pub static ACTION_UNREGISTERED: Rule = Rule {
     stage: Stage::Registry,
     severity: Severity::Error,
     summary: "an audit action is not in the registry",
-    check: Check::Registry(|ctx, reg, out| {
-        super::unregistered(ctx, reg, out, Kind::AuditAction, |_| false)
-    }),
+    check: Check::Registry(|ctx, reg, out| super::unregistered(ctx, reg, out, Kind::AuditAction, |_| false)),
 };
 
 /// Privileged mutations are listed but no audit action covers them.
@@ -23,19 +21,11 @@ pub static PRIVILEGED_UNAUDITED: Rule = Rule {
     severity: Severity::Error,
     summary: "privileged mutations are listed but no audit action covers them",
     check: Check::Packet(|ctx, out| {
-        let Some(a) = ctx
-            .body
-            .shared_services
-            .value()
-            .and_then(|s| s.audit.value())
-        else {
+        let Some(a) = ctx.body.shared_services.value().and_then(|s| s.audit.value()) else {
             return;
         };
         let mutations = a.privileged_mutations.value().map_or(0, Vec::len);
-        if mutations > 0
-            && !a.actions.is_not_applicable()
-            && a.actions.value().is_none_or(Vec::is_empty)
-        {
+        if mutations > 0 && !a.actions.is_not_applicable() && a.actions.value().is_none_or(Vec::is_empty) {
             let f = &a.actions;
             out.report(&f.ptr, f.pos, format!("{mutations} privileged mutation(s) are listed but no audit action is; list the registered audit actions that record them"));
         }

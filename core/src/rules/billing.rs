@@ -14,9 +14,7 @@ pub static USAGE_UNIT_UNREGISTERED: Rule = Rule {
     stage: Stage::Registry,
     severity: Severity::Error,
     summary: "a usage unit+version is not in the registry",
-    check: Check::Registry(|ctx, reg, out| {
-        super::unregistered(ctx, reg, out, Kind::UsageUnit, |_| false)
-    }),
+    check: Check::Registry(|ctx, reg, out| super::unregistered(ctx, reg, out, Kind::UsageUnit, |_| false)),
 };
 
 /// A resource type is not in the registry.
@@ -25,9 +23,7 @@ pub static RESOURCE_TYPE_UNREGISTERED: Rule = Rule {
     stage: Stage::Registry,
     severity: Severity::Error,
     summary: "a resource type is not in the registry",
-    check: Check::Registry(|ctx, reg, out| {
-        super::unregistered(ctx, reg, out, Kind::ResourceType, |_| false)
-    }),
+    check: Check::Registry(|ctx, reg, out| super::unregistered(ctx, reg, out, Kind::ResourceType, |_| false)),
 };
 
 /// Billable without `rating_rule: required`, or without usage units.
@@ -40,12 +36,7 @@ pub static RATING_RULE_REQUIRED: Rule = Rule {
 };
 
 fn rating_rule(ctx: &Ctx<'_>, out: &mut Out<'_>) {
-    let Some(bl) = ctx
-        .body
-        .shared_services
-        .value()
-        .and_then(|s| s.billing.value())
-    else {
+    let Some(bl) = ctx.body.shared_services.value().and_then(|s| s.billing.value()) else {
         return;
     };
     if bl.posture.value() != Some(&BillingPosture::Billable) {
@@ -58,7 +49,10 @@ fn rating_rule(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             f.pos,
             "a billable product needs `rating_rule: required`; usage cannot be accepted without a rating posture",
             "set `rating_rule: required`",
-            vec![PatchOp::Add { path: f.ptr.clone(), value: Json::String("required".to_owned()) }],
+            vec![PatchOp::Add {
+                path: f.ptr.clone(),
+                value: Json::String("required".to_owned()),
+            }],
         );
     }
     if bl.usage_units.value().is_none_or(Vec::is_empty) {
@@ -78,12 +72,7 @@ pub static LEDGER_OWNER: Rule = Rule {
     severity: Severity::Error,
     summary: "`ledger_write_owner` is not `platform_billing`",
     check: Check::Packet(|ctx, out| {
-        let Some(bl) = ctx
-            .body
-            .shared_services
-            .value()
-            .and_then(|s| s.billing.value())
-        else {
+        let Some(bl) = ctx.body.shared_services.value().and_then(|s| s.billing.value()) else {
             return;
         };
         let f = &bl.ledger_write_owner;

@@ -16,11 +16,7 @@ pub static NOT_READY: Rule = Rule {
         let Some(ex) = b.extraction.value() else {
             return;
         };
-        let Some(posture) = ex
-            .posture
-            .value()
-            .filter(|p| **p != ExtractionPosture::Keep)
-        else {
+        let Some(posture) = ex.posture.value().filter(|p| **p != ExtractionPosture::Keep) else {
             return;
         };
         let mut lacking = Vec::new();
@@ -37,10 +33,7 @@ pub static NOT_READY: Rule = Rule {
         {
             lacking.push("a rollback posture");
         }
-        if uat
-            .and_then(|u| u.smoke_tests.value())
-            .is_none_or(Vec::is_empty)
-        {
+        if uat.and_then(|u| u.smoke_tests.value()).is_none_or(Vec::is_empty) {
             lacking.push("smoke tests");
         }
         if !lacking.is_empty() {

@@ -4,7 +4,7 @@ use serde_json::Value as Json;
 
 use super::{Check, Ctx, Out, Rule};
 use crate::decode::Field;
-use crate::registry::{Kind, Registry};
+use crate::registry::Kind;
 use crate::report::{PatchOp, Severity};
 use crate::stage::Stage;
 
@@ -14,9 +14,7 @@ pub static SCOPE_UNREGISTERED: Rule = Rule {
     stage: Stage::Registry,
     severity: Severity::Error,
     summary: "a scope string is not in the registry",
-    check: Check::Registry(|ctx, reg, out| {
-        super::unregistered(ctx, reg, out, Kind::Scope, |_| false)
-    }),
+    check: Check::Registry(|ctx, reg, out| super::unregistered(ctx, reg, out, Kind::Scope, |_| false)),
 };
 
 /// A scope is not in the product's namespace.
@@ -25,7 +23,7 @@ pub static SCOPE_NAMESPACE: Rule = Rule {
     stage: Stage::PlatformServices,
     severity: Severity::Error,
     summary: "a scope is not in the product's namespace (`<product_slug with - as _>:<resource>:<verb>`)",
-    check: Check::Packet(|ctx, out| scope_namespace(ctx, None, out)),
+    check: Check::Packet(scope_namespace),
 };
 
 /// The scope namespace of a product slug (`token-factory` → `token_factory`).
@@ -46,7 +44,8 @@ pub fn in_namespace(scope: &str, ns: &str) -> bool {
         (Some(n), Some(r), Some(v), None) if n == ns && is_segment(r) && is_segment(v))
 }
 
-pub(crate) fn scope_namespace(ctx: &Ctx<'_>, reg: Option<&Registry>, out: &mut Out<'_>) {
+fn scope_namespace(ctx: &Ctx<'_>, out: &mut Out<'_>) {
+    let reg = ctx.registry;
     let b = ctx.body;
     let Some(slug) = b.product_slug.value() else {
         return;
@@ -63,9 +62,8 @@ pub(crate) fn scope_namespace(ctx: &Ctx<'_>, reg: Option<&Registry>, out: &mut O
         if in_namespace(scope, &ns) {
             continue;
         }
-        let message = format!(
-            "scope `{scope}` is not in the product's namespace; scopes look like `{ns}:<resource>:<verb>`"
-        );
+        let message =
+            format!("scope `{scope}` is not in the product's namespace; scopes look like `{ns}:<resource>:<verb>`");
         let tail: Vec<&str> = scope.split(':').skip(1).collect();
         let candidate = if tail.len() == 2 {
             Some(format!("{ns}:{}", tail.join(":")))

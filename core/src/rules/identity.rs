@@ -18,12 +18,8 @@ pub static SLUG: Rule = Rule {
 /// True for lowercase kebab-case (`token-factory`).
 pub fn is_kebab(s: &str) -> bool {
     !s.is_empty()
-        && s.split('-').all(|part| {
-            !part.is_empty()
-                && part
-                    .bytes()
-                    .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-        })
+        && s.split('-')
+            .all(|part| !part.is_empty() && part.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit()))
 }
 
 fn kebab(s: &str) -> String {

@@ -163,24 +163,33 @@ pub struct Ctx<'a> {
     pub target: Stage,
     /// Every registry name the packet uses.
     pub named: Vec<Named<'a>>,
+    /// The registry, when one was given (rules that need it use `Check::Registry`;
+    /// others may use it for suggestions).
+    pub registry: Option<&'a Registry>,
 }
 
 impl<'a> Ctx<'a> {
     /// Builds the context for one validation.
-    pub fn new(packet: &'a Packet, body: &'a Body, as_of: Date, target: Stage) -> Ctx<'a> {
+    pub fn new(
+        packet: &'a Packet,
+        body: &'a Body,
+        registry: Option<&'a Registry>,
+        as_of: Date,
+        target: Stage,
+    ) -> Ctx<'a> {
         Ctx {
             packet,
             body,
             as_of,
             target,
             named: registry::named(body),
+            registry,
         }
     }
 
     /// Every tracked gap that is present and well-formed enough to have a kind and ref.
     pub fn gaps(&self) -> impl Iterator<Item = &'a Gap> {
-        let list: &'a [crate::decode::Field<Gap>] =
-            self.body.tracked_gaps.value().map_or(&[], Vec::as_slice);
+        let list: &'a [crate::decode::Field<Gap>] = self.body.tracked_gaps.value().map_or(&[], Vec::as_slice);
         list.iter().filter_map(|g| g.value())
     }
 
@@ -231,15 +240,8 @@ impl<'a> Out<'a> {
         patch: Vec<PatchOp>,
     ) {
         self.push(
-            Finding::new(
-                self.rule.code,
-                self.rule.severity,
-                self.rule.stage,
-                ptr,
-                pos,
-                message,
-            )
-            .with_suggestion(hint, patch),
+            Finding::new(self.rule.code, self.rule.severity, self.rule.stage, ptr, pos, message)
+                .with_suggestion(hint, patch),
         );
     }
 
@@ -282,14 +284,9 @@ pub(crate) fn unregistered(
             Some(v) => format!("{} `{}` version {v}", kind, n.key),
             None => format!("{kind} `{}`", n.key),
         };
-        let message =
-            format!("{what} is not in the registry; register it before the packet names it");
+        let message = format!("{what} is not in the registry; register it before the packet names it");
         if n.version.is_some() && reg.get(kind, n.key).is_some() {
-            out.report(
-                n.ptr,
-                n.pos,
-                format!("{message} (other versions are registered)"),
-            );
+            out.report(n.ptr, n.pos, format!("{message} (other versions are registered)"));
             continue;
         }
         match crate::decode::did_you_mean(n.key, reg.keys(kind)) {

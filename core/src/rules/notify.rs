@@ -11,7 +11,5 @@ pub static TEMPLATE_UNREGISTERED: Rule = Rule {
     stage: Stage::Registry,
     severity: Severity::Error,
     summary: "a notification template is not in the platform template registry",
-    check: Check::Registry(|ctx, reg, out| {
-        super::unregistered(ctx, reg, out, Kind::NotificationTemplate, |_| false)
-    }),
+    check: Check::Registry(|ctx, reg, out| super::unregistered(ctx, reg, out, Kind::NotificationTemplate, |_| false)),
 };

@@ -38,7 +38,11 @@ fn schema_version(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             f.pos,
             format!("schema_version `{ver}` is not supported; this build reads {SUPPORTED_MAJOR}.x packets"),
         ),
-        Err(_) => out.report(&f.ptr, f.pos, format!("schema_version `{v}` is not semver; write it like `1.0.0`")),
+        Err(_) => out.report(
+            &f.ptr,
+            f.pos,
+            format!("schema_version `{v}` is not semver; write it like `1.0.0`"),
+        ),
     }
 }
 
@@ -78,42 +82,23 @@ fn refs(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     for g in ctx.gaps() {
         check_ref(&g.r#ref, out);
     }
-    for e in b
-        .exceptions
-        .value()
-        .into_iter()
-        .flatten()
-        .filter_map(Field::value)
-    {
+    for e in b.exceptions.value().into_iter().flatten().filter_map(Field::value) {
         check_ref(&e.r#ref, out);
         if let Some(rule) = e.rule.value() {
             if super::rule(rule).is_none() {
-                out.report(
-                    &e.rule.ptr,
-                    e.rule.pos,
-                    format!("`{rule}` is not a rule code"),
-                );
+                out.report(&e.rule.ptr, e.rule.pos, format!("`{rule}` is not a rule code"));
             }
         }
     }
     if let Some(docs) = b.docs_and_portal.value() {
         let pages = docs.pages().map(|(k, _)| k);
-        for s in docs
-            .sources
-            .value()
-            .into_iter()
-            .flatten()
-            .filter_map(Field::value)
-        {
+        for s in docs.sources.value().into_iter().flatten().filter_map(Field::value) {
             if let Some(page) = s.page.value() {
                 if !pages.contains(&page.as_str()) {
                     out.report(
                         &s.page.ptr,
                         s.page.pos,
-                        format!(
-                            "`{page}` is not a page; expected one of {}",
-                            pages.join(", ")
-                        ),
+                        format!("`{page}` is not a page; expected one of {}", pages.join(", ")),
                     );
                 }
             }

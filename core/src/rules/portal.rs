@@ -29,9 +29,7 @@ pub static PAGE_MISSING: Rule = Rule {
             }
             // A row naming the page counts; a row lacking its source or freshness
             // owner is already `packet.missing` and is not reported twice.
-            let sourced = sources
-                .iter()
-                .any(|s| s.page.value().is_some_and(|p| p == key));
+            let sourced = sources.iter().any(|s| s.page.value().is_some_and(|p| p == key));
             if !sourced && !ctx.covered(GapKind::DocGap, &f.ptr) {
                 out.report(&f.ptr, f.pos, format!("{key} is required but has no `sources` row with a source and freshness owner, and no tracked doc_gap"));
             }

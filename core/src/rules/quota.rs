@@ -12,12 +12,7 @@ pub static INCOMPLETE: Rule = Rule {
     severity: Severity::Error,
     summary: "a quota-changing write lacks snapshot kind, dimension, parent scope or override scope, or names ones the registry/packet does not have",
     check: Check::Packet(|ctx, out| {
-        let Some(pq) = ctx
-            .body
-            .shared_services
-            .value()
-            .and_then(|s| s.policy_quota.value())
-        else {
+        let Some(pq) = ctx.body.shared_services.value().and_then(|s| s.policy_quota.value()) else {
             return;
         };
         let dims_empty = pq.quota_dimensions.value().is_none_or(Vec::is_empty);

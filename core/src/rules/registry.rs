@@ -46,10 +46,7 @@ pub fn named(b: &Body) -> Vec<Named<'_>> {
     }
     if let Some(bl) = ss.billing.value() {
         for u in rows(&bl.usage_units) {
-            if let (Some(key), Some(v)) = (
-                u.unit.value(),
-                u.version.value().and_then(|v| parse_version(v)),
-            ) {
+            if let (Some(key), Some(v)) = (u.unit.value(), u.version.value().and_then(|v| parse_version(v))) {
                 out.push(Named {
                     kind: Kind::UsageUnit,
                     key,
@@ -176,9 +173,7 @@ pub static PRODUCT_MISSING: Rule = Rule {
     stage: Stage::Registry,
     severity: Severity::Error,
     summary: "the product has no registry entry",
-    check: Check::Registry(|ctx, reg, out| {
-        super::unregistered(ctx, reg, out, Kind::Product, |_| false)
-    }),
+    check: Check::Registry(|ctx, reg, out| super::unregistered(ctx, reg, out, Kind::Product, |_| false)),
 };
 
 /// The product is visible outside onboarding while its entry is not active.
@@ -202,14 +197,10 @@ fn product_inactive(ctx: &Ctx<'_>, reg: &Registry, out: &mut Out<'_>) {
     let lifecycle = b.lifecycle_state.value();
     let live = matches!(lifecycle, Some(Lifecycle::Active | Lifecycle::Deprecated));
     let posture = b.exposure.value().and_then(|e| e.posture.value());
-    let exposed = matches!(posture, Some(Posture::Partner | Posture::External))
-        && ctx.target > Stage::Registry;
+    let exposed = matches!(posture, Some(Posture::Partner | Posture::External)) && ctx.target > Stage::Registry;
     if live || exposed {
         let why = if live {
-            format!(
-                "lifecycle_state is `{}`",
-                lifecycle.map_or("", |l| l.as_str())
-            )
+            format!("lifecycle_state is `{}`", lifecycle.map_or("", |l| l.as_str()))
         } else {
             format!("exposure is `{}`", posture.map_or("", |p| p.as_str()))
         };
@@ -259,11 +250,7 @@ pub static ENTRY_RETIRED: Rule = Rule {
     check: Check::Registry(|ctx, reg, out| {
         for n in &ctx.named {
             if lookup(reg, n).is_some_and(|e| e.state == State::Retired) {
-                out.report(
-                    n.ptr,
-                    n.pos,
-                    format!("{} is retired; use its replacement", label(n)),
-                );
+                out.report(n.ptr, n.pos, format!("{} is retired; use its replacement", label(n)));
             }
         }
     }),
@@ -278,17 +265,13 @@ pub static ENTRY_DEPRECATED: Rule = Rule {
     check: Check::Registry(|ctx, reg, out| {
         for n in &ctx.named {
             if let Some(e) = lookup(reg, n).filter(|e| e.state == State::Deprecated) {
-                let when = e.sunset.map_or_else(
-                    || "no sunset date is set".to_owned(),
-                    |d| format!("sunset {d}"),
-                );
+                let when = e
+                    .sunset
+                    .map_or_else(|| "no sunset date is set".to_owned(), |d| format!("sunset {d}"));
                 out.report(
                     n.ptr,
                     n.pos,
-                    format!(
-                        "{} is deprecated ({when}); plan the move to its replacement",
-                        label(n)
-                    ),
+                    format!("{} is deprecated ({when}); plan the move to its replacement", label(n)),
                 );
             }
         }

@@ -17,12 +17,7 @@ pub static PRODUCT_CUSTODY: Rule = Rule {
 };
 
 fn product_custody(ctx: &Ctx<'_>, out: &mut Out<'_>) {
-    let Some(sp) = ctx
-        .body
-        .shared_services
-        .value()
-        .and_then(|s| s.secrets_pki.value())
-    else {
+    let Some(sp) = ctx.body.shared_services.value().and_then(|s| s.secrets_pki.value()) else {
         return;
     };
     let f = &sp.custody_tier;

@@ -12,12 +12,7 @@ pub static COMPONENT_MISSING: Rule = Rule {
     severity: Severity::Error,
     summary: "no status component ids and no tracked missing-artifact gap",
     check: Check::Packet(|ctx, out| {
-        let Some(es) = ctx
-            .body
-            .shared_services
-            .value()
-            .and_then(|s| s.evidence_status.value())
-        else {
+        let Some(es) = ctx.body.shared_services.value().and_then(|s| s.evidence_status.value()) else {
             return;
         };
         let f = &es.status_components;

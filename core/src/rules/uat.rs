@@ -13,9 +13,7 @@ pub static CONTRACT_TESTS_MISSING: Rule = Rule {
     stage: Stage::Contracts,
     severity: Severity::Error,
     summary: "no contract or smoke test commands and no tracked blocker",
-    check: Check::Packet(|ctx, out| {
-        tests_missing(ctx, out, "contract_tests", |u| &u.contract_tests)
-    }),
+    check: Check::Packet(|ctx, out| tests_missing(ctx, out, "contract_tests", |u| &u.contract_tests)),
 };
 
 /// No smoke test commands and no tracked blocker.
@@ -27,12 +25,7 @@ pub static SMOKE_TESTS_MISSING: Rule = Rule {
     check: Check::Packet(|ctx, out| tests_missing(ctx, out, "smoke_tests", |u| &u.smoke_tests)),
 };
 
-fn tests_missing<T>(
-    ctx: &Ctx<'_>,
-    out: &mut Out<'_>,
-    key: &str,
-    field: fn(&UatAndRelease) -> &Field<Vec<Field<T>>>,
-) {
+fn tests_missing<T>(ctx: &Ctx<'_>, out: &mut Out<'_>, key: &str, field: fn(&UatAndRelease) -> &Field<Vec<Field<T>>>) {
     let section = &ctx.body.uat_and_release;
     let (ptr, pos) = match section.value() {
         Some(u) => {
