@@ -103,8 +103,7 @@ fn parse_stage(s: &str) -> Result<Stage, String> {
 }
 
 fn parse_date(s: &str) -> Result<Date, String> {
-    gangway::decode::parse_date(s)
-        .ok_or_else(|| format!("`{s}` is not a date; write it as YYYY-MM-DD"))
+    gangway::decode::parse_date(s).ok_or_else(|| format!("`{s}` is not a date; write it as YYYY-MM-DD"))
 }
 
 /// A usage or I/O failure: printed on one line, exit 2.
@@ -139,24 +138,13 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             let name = packet.display().to_string();
             let body = match format {
                 ReportFormat::Json => report.to_json(),
-                ReportFormat::Sarif => {
-                    gangway::report::canonical_json(&gangway::render::sarif(&report, &name))
-                }
-                ReportFormat::Text => gangway::render::text(
-                    &report,
-                    input.text.as_deref(),
-                    &name,
-                    color(common.color),
-                ),
+                ReportFormat::Sarif => gangway::report::canonical_json(&gangway::render::sarif(&report, &name)),
+                ReportFormat::Text => gangway::render::text(&report, input.text.as_deref(), &name, color(common.color)),
             };
             emit(&body)?;
             Ok(verdict(report.ok))
         }
-        Command::Progress {
-            packet,
-            common,
-            format,
-        } => {
+        Command::Progress { packet, common, format } => {
             let as_of = common.as_of.unwrap_or_else(today);
             let registry = load_registry(common.registry.as_deref())?;
             let input = read_packet(&packet)?;
@@ -171,12 +159,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
                         stages: Stage::ALL
                             .into_iter()
                             .map(|stage| {
-                                let own: Vec<_> = doc
-                                    .findings
-                                    .iter()
-                                    .filter(|f| f.stage == stage)
-                                    .cloned()
-                                    .collect();
+                                let own: Vec<_> = doc.findings.iter().filter(|f| f.stage == stage).cloned().collect();
                                 gangway::StageStatus {
                                     stage,
                                     ok: own.is_empty(),
@@ -222,11 +205,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
 }
 
 fn verdict(ok: bool) -> ExitCode {
-    if ok {
-        ExitCode::SUCCESS
-    } else {
-        ExitCode::from(1)
-    }
+    if ok { ExitCode::SUCCESS } else { ExitCode::from(1) }
 }
 
 fn today() -> Date {
@@ -269,10 +248,7 @@ struct Input {
 fn read_packet(path: &Path) -> Result<Input, Fatal> {
     let limits = Limits::default();
     let bytes = read_bounded(path, limits.max_bytes)?;
-    let format = if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("json"))
-    {
+    let format = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
         Format::Json
     } else {
         Format::Yaml
@@ -308,8 +284,7 @@ fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, Fatal> {
     let result = if path.as_os_str() == "-" {
         std::io::stdin().lock().take(cap).read_to_end(&mut bytes)
     } else {
-        let file = std::fs::File::open(path)
-            .map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
+        let file = std::fs::File::open(path).map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
         file.take(cap).read_to_end(&mut bytes)
     };
     result.map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
@@ -318,8 +293,8 @@ fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, Fatal> {
 
 fn load_registry(path: Option<&Path>) -> Result<Option<Registry>, Fatal> {
     let Some(path) = path else { return Ok(None) };
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| Fatal(format!("cannot read registry {}: {e}", path.display())))?;
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Fatal(format!("cannot read registry {}: {e}", path.display())))?;
     match Registry::from_yaml(&text) {
         Ok(r) => Ok(Some(r)),
         Err(err) => {

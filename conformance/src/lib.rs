@@ -60,15 +60,11 @@ pub fn cases_root() -> PathBuf {
 /// Every case folder under `root`, sorted by name.
 pub fn discover(root: &Path) -> Result<Vec<Case>, String> {
     let mut out = Vec::new();
-    let areas =
-        std::fs::read_dir(root).map_err(|e| format!("cannot read {}: {e}", root.display()))?;
+    let areas = std::fs::read_dir(root).map_err(|e| format!("cannot read {}: {e}", root.display()))?;
     for area in areas.flatten().filter(|e| e.path().is_dir()) {
-        let cases = std::fs::read_dir(area.path())
-            .map_err(|e| format!("cannot read {}: {e}", area.path().display()))?;
-        for case in cases
-            .flatten()
-            .filter(|e| e.path().join("case.yaml").is_file())
-        {
+        let cases =
+            std::fs::read_dir(area.path()).map_err(|e| format!("cannot read {}: {e}", area.path().display()))?;
+        for case in cases.flatten().filter(|e| e.path().join("case.yaml").is_file()) {
             out.push(Case {
                 name: format!(
                     "{}/{}",
@@ -92,13 +88,10 @@ fn read(path: &Path) -> Result<String, String> {
 pub fn run(case: &Case) -> Result<String, String> {
     let spec: CaseSpec = serde_saphyr::from_str(&read(&case.dir.join("case.yaml"))?)
         .map_err(|e| format!("{}: case.yaml: {e}", case.name))?;
-    let as_of = gangway::decode::parse_date(&spec.as_of)
-        .ok_or_else(|| format!("{}: bad as_of `{}`", case.name, spec.as_of))?;
+    let as_of =
+        gangway::decode::parse_date(&spec.as_of).ok_or_else(|| format!("{}: bad as_of `{}`", case.name, spec.as_of))?;
     let stage = match &spec.stage {
-        Some(s) => Some(
-            s.parse::<Stage>()
-                .map_err(|e| format!("{}: {e}", case.name))?,
-        ),
+        Some(s) => Some(s.parse::<Stage>().map_err(|e| format!("{}: {e}", case.name))?),
         None => None,
     };
     let packet_file = match &spec.packet {
@@ -140,9 +133,7 @@ pub fn registry_error(err: &gangway::RegistryError) -> String {
         .iter()
         .map(|p| serde_json::json!({"code": p.code, "path": p.path, "line": p.line, "column": p.column, "message": p.message}))
         .collect();
-    gangway::report::canonical_json(
-        &serde_json::json!({"error": {"code": err.code(), "problems": problems}}),
-    )
+    gangway::report::canonical_json(&serde_json::json!({"error": {"code": err.code(), "problems": problems}}))
 }
 
 /// The date used by generated cases.

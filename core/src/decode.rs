@@ -227,21 +227,21 @@ impl Decoder {
             justified: false,
         };
         let mut review_pos = node.pos;
-        if let Some(inner) = inner.filter(|n| !matches!(n.value, Value::Null)) {
-            if self.expect_map(inner, &marker_ptr, &["owner", "reason", "review_date"]) {
-                let text = |cx: &mut Self, key: &str| {
-                    inner
-                        .get(key)
-                        .filter(|n| !matches!(n.value, Value::Null))
-                        .and_then(|n| cx.string(n, &join(&marker_ptr, key)))
-                        .filter(|s| !s.trim().is_empty())
-                };
-                marker.owner = text(self, "owner");
-                marker.reason = text(self, "reason");
-                if let Some(d) = inner.get("review_date").filter(|n| !matches!(n.value, Value::Null)) {
-                    review_pos = d.pos;
-                    marker.review_date = self.date(d, &join(&marker_ptr, "review_date"));
-                }
+        if let Some(inner) = inner.filter(|n| !matches!(n.value, Value::Null))
+            && self.expect_map(inner, &marker_ptr, &["owner", "reason", "review_date"])
+        {
+            let text = |cx: &mut Self, key: &str| {
+                inner
+                    .get(key)
+                    .filter(|n| !matches!(n.value, Value::Null))
+                    .and_then(|n| cx.string(n, &join(&marker_ptr, key)))
+                    .filter(|s| !s.trim().is_empty())
+            };
+            marker.owner = text(self, "owner");
+            marker.reason = text(self, "reason");
+            if let Some(d) = inner.get("review_date").filter(|n| !matches!(n.value, Value::Null)) {
+                review_pos = d.pos;
+                marker.review_date = self.date(d, &join(&marker_ptr, "review_date"));
             }
         }
         let missing: Vec<&str> = [

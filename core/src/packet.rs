@@ -667,9 +667,8 @@ impl Packet {
 
     /// Missing required fields and duplicate entries for stages up to `target`.
     pub fn check_required(&self, target: Stage, out: &mut Vec<Finding>) {
-        match &self.root {
-            Some(root) => root.check(Stage::Intake, target, out),
-            None => {}
+        if let Some(root) = &self.root {
+            root.check(Stage::Intake, target, out)
         }
     }
 

@@ -107,18 +107,14 @@ fn without(node: &Node, target: &str, ptr: &str) -> Node {
         ),
         other => other.clone(),
     };
-    Node {
-        value,
-        pos: node.pos,
-    }
+    Node { value, pos: node.pos }
 }
 
 /// Writes one case per required field of the complete example, with that field deleted.
 fn generate_deletions(check: bool, changed: &mut usize) -> Result<(), String> {
     let root = workspace().join("examples/token-factory-complete");
     let text = std::fs::read_to_string(root.join("packet.yaml")).map_err(|e| e.to_string())?;
-    let registry =
-        std::fs::read_to_string(root.join("registry.yaml")).map_err(|e| e.to_string())?;
+    let registry = std::fs::read_to_string(root.join("registry.yaml")).map_err(|e| e.to_string())?;
     write(
         &cases_root().join("../fixtures/token-factory-complete-registry.yaml"),
         &registry,

@@ -59,20 +59,20 @@ fn slug(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         }
         return;
     }
-    if let Some(id) = b.product_id.value() {
-        if id != slug {
-            let f = &b.product_id;
-            out.suggest(
-                &f.ptr,
-                f.pos,
-                format!("product_id `{id}` disagrees with product_slug `{slug}`"),
-                format!("use `{slug}`"),
-                vec![PatchOp::Replace {
-                    path: f.ptr.clone(),
-                    value: Json::String(slug.clone()),
-                }],
-            );
-        }
+    if let Some(id) = b.product_id.value()
+        && id != slug
+    {
+        let f = &b.product_id;
+        out.suggest(
+            &f.ptr,
+            f.pos,
+            format!("product_id `{id}` disagrees with product_slug `{slug}`"),
+            format!("use `{slug}`"),
+            vec![PatchOp::Replace {
+                path: f.ptr.clone(),
+                value: Json::String(slug.clone()),
+            }],
+        );
     }
     if let Some(id) = b.packet_id.value() {
         let prefix = format!("{slug}-");

@@ -84,23 +84,23 @@ fn refs(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     }
     for e in b.exceptions.value().into_iter().flatten().filter_map(Field::value) {
         check_ref(&e.r#ref, out);
-        if let Some(rule) = e.rule.value() {
-            if super::rule(rule).is_none() {
-                out.report(&e.rule.ptr, e.rule.pos, format!("`{rule}` is not a rule code"));
-            }
+        if let Some(rule) = e.rule.value()
+            && super::rule(rule).is_none()
+        {
+            out.report(&e.rule.ptr, e.rule.pos, format!("`{rule}` is not a rule code"));
         }
     }
     if let Some(docs) = b.docs_and_portal.value() {
         let pages = docs.pages().map(|(k, _)| k);
         for s in docs.sources.value().into_iter().flatten().filter_map(Field::value) {
-            if let Some(page) = s.page.value() {
-                if !pages.contains(&page.as_str()) {
-                    out.report(
-                        &s.page.ptr,
-                        s.page.pos,
-                        format!("`{page}` is not a page; expected one of {}", pages.join(", ")),
-                    );
-                }
+            if let Some(page) = s.page.value()
+                && !pages.contains(&page.as_str())
+            {
+                out.report(
+                    &s.page.ptr,
+                    s.page.pos,
+                    format!("`{page}` is not a page; expected one of {}", pages.join(", ")),
+                );
             }
         }
     }
@@ -110,27 +110,27 @@ fn refs(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         .and_then(|s| s.billing.value())
         .and_then(|bl| bl.usage_units.value());
     for u in units.into_iter().flatten().filter_map(Field::value) {
-        if let Some(v) = u.version.value() {
-            if parse_version(v).is_none() {
-                out.report(
-                    &u.version.ptr,
-                    u.version.pos,
-                    format!("`{v}` is not a version; write `v1` or semver like `1.2.0`"),
-                );
-            }
+        if let Some(v) = u.version.value()
+            && parse_version(v).is_none()
+        {
+            out.report(
+                &u.version.ptr,
+                u.version.pos,
+                format!("`{v}` is not a version; write `v1` or semver like `1.2.0`"),
+            );
         }
     }
 }
 
 fn check_ref(f: &Field<String>, out: &mut Out<'_>) {
-    if let Some(r) = f.value() {
-        if !valid_ref(r) {
-            out.report(
+    if let Some(r) = f.value()
+        && !valid_ref(r)
+    {
+        out.report(
                 &f.ptr,
                 f.pos,
                 format!("ref `{r}` is not a packet field; write a JSON Pointer such as /product_onboarding_packet/docs_and_portal/operator_page"),
             );
-        }
     }
 }
 
