@@ -108,7 +108,7 @@ pub fn run(case: &Case) -> Result<String, String> {
     let registry = match &spec.registry {
         Some(r) => match Registry::from_yaml(&read(&case.dir.join(r))?) {
             Ok(reg) => Some(reg),
-            Err(err) => return Ok(registry_error(&err)),
+            Err(err) => return Ok(err.to_json()),
         },
         None => None,
     };
@@ -124,16 +124,6 @@ pub fn run(case: &Case) -> Result<String, String> {
         },
         other => Err(format!("{}: unknown operation `{other}`", case.name)),
     }
-}
-
-/// The canonical output for a registry that fails to load.
-pub fn registry_error(err: &gangway::RegistryError) -> String {
-    let problems: Vec<serde_json::Value> = err
-        .problems
-        .iter()
-        .map(|p| serde_json::json!({"code": p.code, "path": p.path, "line": p.line, "column": p.column, "message": p.message}))
-        .collect();
-    gangway::report::canonical_json(&serde_json::json!({"error": {"code": err.code(), "problems": problems}}))
 }
 
 /// The date used by generated cases.

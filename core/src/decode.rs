@@ -350,8 +350,8 @@ pub trait Decode: Sized {
         None
     }
 
-    /// The field names of a record (empty for other types).
-    fn field_names() -> &'static [&'static str] {
+    /// The names of a record's required fields, for "add …" hints (empty for other types).
+    fn required_names() -> &'static [&'static str] {
         &[]
     }
 }
@@ -424,10 +424,10 @@ pub fn dotted(ptr: &str) -> String {
 fn missing(ptr: &str, pos: Pos, stage: Stage, names: &[&str], blank: bool) -> Finding {
     let name = dotted(ptr);
     let what = if blank { "is empty but" } else { "is" };
-    let hint = if names.is_empty() {
+    let hint = if names.iter().all(|n| n.is_empty()) {
         "add it".to_owned()
     } else {
-        let list: Vec<String> = names.iter().map(|n| format!("{name}.{n}")).collect();
+        let list: Vec<String> = names.iter().filter(|n| !n.is_empty()).map(|n| format!("{name}.{n}")).collect();
         format!("add {}", list.join(", "))
     };
     Finding::new(
@@ -642,6 +642,7 @@ macro_rules! record {
 
         impl $name {
             const KEYS: &'static [&'static str] = &[$($key),*];
+            const REQUIRED: &'static [&'static str] = &[$($crate::record!(@name $req $key)),*];
         }
 
         impl $crate::decode::Decode for $name {
@@ -701,7 +702,7 @@ macro_rules! record {
                     self.$field.check_field(
                         $crate::record!(@info $req $stage),
                         target,
-                        <$ty as $crate::decode::Decode>::field_names(),
+                        <$ty as $crate::decode::Decode>::required_names(),
                         out,
                     );
                 )*
@@ -722,11 +723,13 @@ macro_rules! record {
                 }
             )?
 
-            fn field_names() -> &'static [&'static str] {
-                Self::KEYS
+            fn required_names() -> &'static [&'static str] {
+                Self::REQUIRED
             }
         }
     };
+    (@name req $key:literal) => { $key };
+    (@name opt $key:literal) => { "" };
     (@info req $stage:ident) => {
         $crate::decode::FieldInfo { stage: $crate::stage::Stage::$stage, required: true }
     };

@@ -195,6 +195,18 @@ impl RegistryError {
     pub fn code(&self) -> &'static str {
         self.problems.first().map_or("registry.invalid", |p| p.code)
     }
+
+    /// The canonical JSON form: `{"error": {"code": …, "problems": [{code, path, line, column, message}]}}`.
+    pub fn to_json(&self) -> String {
+        let problems: Vec<serde_json::Value> = self
+            .problems
+            .iter()
+            .map(|p| {
+                serde_json::json!({"code": p.code, "path": p.path, "line": p.line, "column": p.column, "message": p.message})
+            })
+            .collect();
+        crate::report::canonical_json(&serde_json::json!({"error": {"code": self.code(), "problems": problems}}))
+    }
 }
 
 /// An immutable, indexed registry.
