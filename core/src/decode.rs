@@ -103,6 +103,9 @@ pub struct Decoder {
     pub findings: Vec<Finding>,
     /// Every `not_applicable` marker.
     pub nas: Vec<NaRecord>,
+    /// Pointers an unknown key was suggested to be renamed to (a misspelt key is one
+    /// problem: it is not also reported missing).
+    pub renamed: Vec<String>,
     stage: Option<Stage>,
 }
 
@@ -113,6 +116,11 @@ impl Decoder {
         let mut f = Finding::new(code, Severity::Error, Stage::Intake, ptr, pos, message);
         f.suggestion = suggestion;
         self.findings.push(f);
+    }
+
+    /// Reports a value that has the right type but cannot be read (`packet.type`).
+    pub fn invalid(&mut self, node: &Node, ptr: &str, message: String) {
+        self.structural("packet.type", ptr, node.pos, message, None);
     }
 
     /// Reports a wrong type.
@@ -146,6 +154,9 @@ impl Decoder {
                 Some(best) => {
                     message.push_str(&format!("; did you mean `{best}`?"));
                     let taken = entries.iter().any(|(k, _)| k.name == best);
+                    if !taken {
+                        self.renamed.push(join(ptr, best));
+                    }
                     let patch = if taken {
                         Vec::new()
                     } else {
@@ -244,23 +255,29 @@ impl Decoder {
                 marker.review_date = self.date(d, &join(&marker_ptr, "review_date"));
             }
         }
-        let missing: Vec<&str> = [
-            ("owner", marker.owner.is_none()),
-            ("reason", marker.reason.is_none()),
-            ("review_date", marker.review_date.is_none()),
-        ]
-        .into_iter()
-        .filter_map(|(k, m)| m.then_some(k))
-        .collect();
-        marker.justified = missing.is_empty();
-        if !marker.justified {
+        marker.justified = marker.owner.is_some() && marker.reason.is_some() && marker.review_date.is_some();
+        // Lacking means absent or blank. A value of the wrong form, or a misspelt key
+        // with a did-you-mean, is already reported and not reported again.
+        let lacking: Vec<&str> = ["owner", "reason", "review_date"]
+            .into_iter()
+            .filter(|key| {
+                let value = inner.and_then(|n| n.get(key));
+                let absent = match value.map(|v| &v.value) {
+                    None | Some(Value::Null) => true,
+                    Some(Value::Str(s)) => s.trim().is_empty(),
+                    Some(_) => false,
+                };
+                absent && !self.renamed.contains(&join(&marker_ptr, key))
+            })
+            .collect();
+        if !lacking.is_empty() {
             self.structural(
                 "na.unjustified",
                 ptr,
                 node.pos,
                 format!(
                     "not_applicable lacks {}; a field may be skipped only with an owner, a reason and a review date",
-                    missing.join(", ")
+                    lacking.join(", ")
                 ),
                 None,
             );
@@ -358,7 +375,8 @@ pub trait Decode: Sized {
 
 impl<T: Decode> Field<T> {
     /// Decodes the field `key` of the mapping `parent`.
-    pub fn decode(parent: &Node, key: &str, parent_ptr: &str, stage: Stage, cx: &mut Decoder) -> Field<T> {
+    /// `na` says whether a `not_applicable` marker may stand in for the value.
+    pub fn decode(parent: &Node, key: &str, parent_ptr: &str, stage: Stage, na: bool, cx: &mut Decoder) -> Field<T> {
         let ptr = join(parent_ptr, key);
         match parent.get(key) {
             None => Field {
@@ -373,20 +391,39 @@ impl<T: Decode> Field<T> {
             },
             Some(node) => {
                 let outer = cx.stage.replace(stage);
-                let f = Field::decode_node(node, ptr, cx);
+                let f = Field::decode_node(node, ptr, na, cx);
                 cx.stage = outer;
                 f
             }
         }
     }
 
-    /// Decodes a present node, recognising both `not_applicable` forms.
-    pub fn decode_node(node: &Node, ptr: String, cx: &mut Decoder) -> Field<T> {
+    /// Decodes a present node, recognising both `not_applicable` forms (refused with
+    /// `packet.type` where `na` is false: identity fields and list entries).
+    pub fn decode_node(node: &Node, ptr: String, na: bool, cx: &mut Decoder) -> Field<T> {
+        let marker = match &node.value {
+            Value::Map(entries) => entries.len() == 1 && node.get(NA_KEY).is_some(),
+            Value::Str(s) => s == NA_KEY,
+            _ => false,
+        };
         let slot = match &node.value {
-            Value::Map(entries) if entries.len() == 1 && node.get(NA_KEY).is_some() => {
-                Slot::NotApplicable(cx.not_applicable(node, &ptr))
+            _ if marker && !na => {
+                let what = if ptr.rsplit('/').next().is_some_and(|t| t.parse::<usize>().is_ok()) {
+                    "a list entry".to_owned()
+                } else {
+                    format!("`{}`", dotted(&ptr))
+                };
+                cx.structural(
+                    "packet.type",
+                    &ptr,
+                    node.pos,
+                    format!("{what} cannot be marked not_applicable; give its value"),
+                    None,
+                );
+                Slot::Invalid
             }
-            Value::Str(s) if s == NA_KEY => Slot::NotApplicable(cx.bare_not_applicable(node, &ptr)),
+            Value::Map(_) if marker => Slot::NotApplicable(cx.not_applicable(node, &ptr)),
+            Value::Str(_) if marker => Slot::NotApplicable(cx.bare_not_applicable(node, &ptr)),
             _ => T::decode(node, &ptr, cx).map_or(Slot::Invalid, Slot::Value),
         };
         Field {
@@ -427,7 +464,11 @@ fn missing(ptr: &str, pos: Pos, stage: Stage, names: &[&str], blank: bool) -> Fi
     let hint = if names.iter().all(|n| n.is_empty()) {
         "add it".to_owned()
     } else {
-        let list: Vec<String> = names.iter().filter(|n| !n.is_empty()).map(|n| format!("{name}.{n}")).collect();
+        let list: Vec<String> = names
+            .iter()
+            .filter(|n| !n.is_empty())
+            .map(|n| format!("{name}.{n}"))
+            .collect();
         format!("add {}", list.join(", "))
     };
     Finding::new(
@@ -443,13 +484,20 @@ fn missing(ptr: &str, pos: Pos, stage: Stage, names: &[&str], blank: bool) -> Fi
 }
 
 /// Schema of a field: the type, or a `not_applicable` marker.
-pub fn field_schema(inner: Json, doc: &str, info: FieldInfo) -> Json {
+pub fn field_schema(inner: Json, doc: &str, info: FieldInfo, na: bool) -> Json {
     let mut description = doc.trim().to_owned();
     if info.required {
         if !description.is_empty() {
             description.push_str("\n\n");
         }
         description.push_str(&format!("Required from stage `{}`.", info.stage));
+    }
+    if !na {
+        let mut inner = inner;
+        if let Json::Object(map) = &mut inner {
+            map.insert("description".to_owned(), Json::String(description));
+        }
+        return inner;
     }
     json!({
         "description": description,
@@ -490,7 +538,7 @@ impl<T: Decode> Decode for Vec<Field<T>> {
             items
                 .iter()
                 .enumerate()
-                .map(|(i, item)| Field::decode_node(item, join(ptr, &i.to_string()), cx))
+                .map(|(i, item)| Field::decode_node(item, join(ptr, &i.to_string()), false, cx))
                 .collect(),
         )
     }
@@ -610,7 +658,8 @@ macro_rules! text_enum {
 
 /// Declares a record: its type, decoder, check, schema and stage lookup at once.
 ///
-/// Each field is `name: Type = "key", req(Stage)` (required from that stage) or
+/// Each field is `name: Type = "key", req(Stage)` (required from that stage),
+/// `must(Stage)` (required, and never `not_applicable`: identity fields) or
 /// `opt(Stage)` (checked only by specific rules). `shorthand "key"` lets a plain
 /// string stand for the one-key mapping; `identity [a, b]` names the fields that make
 /// two list entries duplicates.
@@ -666,7 +715,7 @@ macro_rules! record {
                     pos: node.pos,
                     $(
                         $field: $crate::decode::Field::decode(
-                            node, $key, ptr, $crate::stage::Stage::$stage, cx,
+                            node, $key, ptr, $crate::stage::Stage::$stage, $crate::record!(@na $req), cx,
                         ),
                     )*
                 })
@@ -681,6 +730,7 @@ macro_rules! record {
                             <$ty as $crate::decode::Decode>::schema(),
                             concat!($($doc, "\n",)* ""),
                             $crate::record!(@info $req $stage),
+                            $crate::record!(@na $req),
                         ),
                     );
                 )*
@@ -728,8 +778,14 @@ macro_rules! record {
             }
         }
     };
+    (@na must) => { false };
+    (@na $other:ident) => { true };
+    (@name must $key:literal) => { $key };
     (@name req $key:literal) => { $key };
     (@name opt $key:literal) => { "" };
+    (@info must $stage:ident) => {
+        $crate::decode::FieldInfo { stage: $crate::stage::Stage::$stage, required: true }
+    };
     (@info req $stage:ident) => {
         $crate::decode::FieldInfo { stage: $crate::stage::Stage::$stage, required: true }
     };

@@ -71,6 +71,62 @@ text_enum! {
     pub enum GapKind { MissingArtifact = "missing_artifact", DocGap = "doc_gap", Blocker = "blocker" }
 }
 
+/// A usage-unit version as written (`v1`, `1.2.0`) and as read (`v1` is `1.0.0`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnitVersion {
+    /// As written.
+    pub raw: String,
+    /// As read.
+    pub version: semver::Version,
+}
+
+impl Decode for UnitVersion {
+    fn decode(node: &Node, ptr: &str, cx: &mut Decoder) -> Option<Self> {
+        let raw = cx.string(node, ptr)?;
+        match crate::registry::parse_version(&raw) {
+            Some(version) => Some(UnitVersion { raw, version }),
+            None => {
+                cx.invalid(
+                    node,
+                    ptr,
+                    format!("`{raw}` is not a version; write `v1` or semver like `1.2.0`"),
+                );
+                None
+            }
+        }
+    }
+    fn schema() -> Json {
+        serde_json::json!({"type": "string", "pattern": "^v?[0-9]+(\\.[0-9]+){0,2}([-+].*)?$"})
+    }
+    fn ident(&self) -> Option<String> {
+        Some(self.version.to_string())
+    }
+}
+
+/// A semver `schema_version`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SchemaVersion(pub semver::Version);
+
+impl Decode for SchemaVersion {
+    fn decode(node: &Node, ptr: &str, cx: &mut Decoder) -> Option<Self> {
+        let raw = cx.string(node, ptr)?;
+        match semver::Version::parse(&raw) {
+            Ok(v) => Some(SchemaVersion(v)),
+            Err(_) => {
+                cx.invalid(
+                    node,
+                    ptr,
+                    format!("schema_version `{raw}` is not semver; write it like `1.0.0`"),
+                );
+                None
+            }
+        }
+    }
+    fn schema() -> Json {
+        serde_json::json!({"type": "string", "pattern": "^[0-9]+\\.[0-9]+\\.[0-9]+"})
+    }
+}
+
 /// A list whose entries are decoded like fields.
 pub type List<T> = Vec<Field<T>>;
 
@@ -78,7 +134,7 @@ record! {
     /// The whole document: one top-level key.
     pub struct Root {
         /// The packet.
-        packet: Body = "product_onboarding_packet", req(Intake),
+        packet: Body = "product_onboarding_packet", must(Intake),
     }
 }
 
@@ -86,15 +142,15 @@ record! {
     /// The packet's body.
     pub struct Body {
         /// Semver of the packet format (default `1.0.0`).
-        schema_version: String = "schema_version", opt(Intake),
+        schema_version: SchemaVersion = "schema_version", opt(Intake),
         /// Stable id of this packet.
-        packet_id: String = "packet_id", req(Intake),
+        packet_id: String = "packet_id", must(Intake),
         /// Stable id of the product.
-        product_id: String = "product_id", req(Intake),
+        product_id: String = "product_id", must(Intake),
         /// Lowercase kebab-case slug.
-        product_slug: String = "product_slug", req(Intake),
+        product_slug: String = "product_slug", must(Intake),
         /// Lifecycle state; selects the default stage.
-        lifecycle_state: Lifecycle = "lifecycle_state", req(Intake),
+        lifecycle_state: Lifecycle = "lifecycle_state", must(Intake),
         /// The four owners.
         owner: Owner = "owner", req(Intake),
         /// Who the product serves.
@@ -280,7 +336,7 @@ record! {
         /// Unit key.
         unit: String = "unit", req(PlatformServices),
         /// Version (`v1` reads as `1.0.0`).
-        version: String = "version", req(PlatformServices),
+        version: UnitVersion = "version", req(PlatformServices),
     }
 }
 
@@ -602,6 +658,7 @@ pub struct Packet {
     root: Option<Root>,
     structural: Vec<Finding>,
     nas: Vec<NaRecord>,
+    renamed: Vec<String>,
 }
 
 /// The pointer of the packet body.
@@ -637,6 +694,7 @@ impl Packet {
             root,
             structural: cx.findings,
             nas: cx.nas,
+            renamed: cx.renamed,
         }
     }
 
@@ -665,11 +723,16 @@ impl Packet {
         &self.nas
     }
 
-    /// Missing required fields and duplicate entries for stages up to `target`.
+    /// Missing required fields and duplicate entries for stages up to `target`. A
+    /// field that a misspelt key was suggested to become is not reported missing: the
+    /// `packet.unknown_field` finding already covers it.
     pub fn check_required(&self, target: Stage, out: &mut Vec<Finding>) {
+        let mut found = Vec::new();
         if let Some(root) = &self.root {
-            root.check(Stage::Intake, target, out)
+            root.check(Stage::Intake, target, &mut found);
         }
+        found.retain(|f| !(f.code == "packet.missing" && self.renamed.contains(&f.path)));
+        out.extend(found);
     }
 
     /// The canonical JSON of the document (used for digests).

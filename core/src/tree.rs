@@ -350,7 +350,7 @@ pub fn parse_yaml(text: &str, limits: &Limits) -> Result<Node, SyntaxError> {
                 .location()
                 .map_or(Pos::START, |l| Pos::from_u64(l.line(), l.column()));
             Err(SyntaxError {
-                message: clean_message(&err.to_string()),
+                message: explain(&clean_message(&err.to_string()), limits),
                 pos,
             })
         }
@@ -365,7 +365,7 @@ pub fn parse_json(text: &str, limits: &Limits) -> Result<Node, SyntaxError> {
     // serde_json refuses nesting past 128 on its own; our depth budget applies below.
     if let Err(err) = serde_json::from_str::<serde::de::IgnoredAny>(text) {
         return Err(SyntaxError {
-            message: format!("invalid JSON: {err}"),
+            message: format!("invalid JSON: {}", clean_message(&err.to_string())),
             pos: Pos {
                 line: u32::try_from(err.line()).unwrap_or(u32::MAX).max(1),
                 column: u32::try_from(err.column()).unwrap_or(u32::MAX).max(1),
@@ -373,6 +373,40 @@ pub fn parse_json(text: &str, limits: &Limits) -> Result<Node, SyntaxError> {
         });
     }
     parse_yaml(text, limits)
+}
+
+/// Says in plain words what a parser budget or policy message means.
+fn explain(message: &str, limits: &Limits) -> String {
+    let depth = || {
+        format!(
+            "the document nests deeper than the limit of {} levels",
+            limits.max_depth
+        )
+    };
+    if let Some(rest) = message.strip_prefix("duplicate mapping key: ") {
+        let key = rest.split(',').next().unwrap_or(rest).trim();
+        return format!("duplicate key `{key}`; each key may appear once in a mapping");
+    }
+    if message.starts_with("recursion limit exceeded") {
+        return depth();
+    }
+    if message.starts_with("alias replay limit exceeded") {
+        return format!("aliases expand past the limit of {} nodes", limits.max_nodes);
+    }
+    if let Some(what) = message.strip_prefix("budget breached: ") {
+        let kind = what.split([' ', '{']).next().unwrap_or(what);
+        return match kind {
+            "Depth" => depth(),
+            "Aliases" => format!("the document uses more than {} aliases", limits.max_aliases),
+            "Nodes" | "Events" => format!(
+                "the document has more than {} nodes (counting alias expansions)",
+                limits.max_nodes
+            ),
+            "Documents" => "the file holds more than one YAML document".to_owned(),
+            _ => format!("the document exceeds a parser budget ({})", what.trim()),
+        };
+    }
+    message.to_owned()
 }
 
 /// Keeps the first line of a parser message and drops the location suffix we report

@@ -3,7 +3,6 @@
 use super::{Check, Ctx, Out, Rule};
 use crate::decode::Field;
 use crate::packet::Packet;
-use crate::registry::parse_version;
 use crate::report::Severity;
 use crate::stage::Stage;
 
@@ -30,19 +29,15 @@ pub const SUPPORTED_MAJOR: u64 = 1;
 
 fn schema_version(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     let f = &ctx.body.schema_version;
-    let Some(v) = f.value() else { return };
-    match semver::Version::parse(v) {
-        Ok(ver) if ver.major == SUPPORTED_MAJOR => {}
-        Ok(ver) => out.report(
+    if let Some(v) = f.value().filter(|v| v.0.major != SUPPORTED_MAJOR) {
+        out.report(
             &f.ptr,
             f.pos,
-            format!("schema_version `{ver}` is not supported; this build reads {SUPPORTED_MAJOR}.x packets"),
-        ),
-        Err(_) => out.report(
-            &f.ptr,
-            f.pos,
-            format!("schema_version `{v}` is not semver; write it like `1.0.0`"),
-        ),
+            format!(
+                "schema_version `{}` is not supported; this build reads {SUPPORTED_MAJOR}.x packets",
+                v.0
+            ),
+        );
     }
 }
 
@@ -69,7 +64,7 @@ pub static REFS: Rule = Rule {
     code: "packet.type",
     stage: Stage::Intake,
     severity: Severity::Error,
-    summary: "a reference (gap or exception ref, exception rule, source page, unit version) names nothing",
+    summary: "a reference (gap or exception ref, exception rule, source page) names nothing",
     check: Check::Packet(refs),
 };
 
@@ -102,22 +97,6 @@ fn refs(ctx: &Ctx<'_>, out: &mut Out<'_>) {
                     format!("`{page}` is not a page; expected one of {}", pages.join(", ")),
                 );
             }
-        }
-    }
-    let units = b
-        .shared_services
-        .value()
-        .and_then(|s| s.billing.value())
-        .and_then(|bl| bl.usage_units.value());
-    for u in units.into_iter().flatten().filter_map(Field::value) {
-        if let Some(v) = u.version.value()
-            && parse_version(v).is_none()
-        {
-            out.report(
-                &u.version.ptr,
-                u.version.pos,
-                format!("`{v}` is not a version; write `v1` or semver like `1.2.0`"),
-            );
         }
     }
 }

@@ -3,7 +3,7 @@
 use super::{Check, Ctx, Named, Out, Rule};
 use crate::decode::Field;
 use crate::packet::{Body, Lifecycle, Posture};
-use crate::registry::{Entry, Kind, Registry, State, parse_version};
+use crate::registry::{Entry, Kind, Registry, State};
 use crate::report::Severity;
 use crate::stage::Stage;
 
@@ -46,7 +46,7 @@ pub fn named(b: &Body) -> Vec<Named<'_>> {
     }
     if let Some(bl) = ss.billing.value() {
         for u in rows(&bl.usage_units) {
-            if let (Some(key), Some(v)) = (u.unit.value(), u.version.value().and_then(|v| parse_version(v))) {
+            if let (Some(key), Some(v)) = (u.unit.value(), u.version.value().map(|v| v.version.clone())) {
                 out.push(Named {
                     kind: Kind::UsageUnit,
                     key,
