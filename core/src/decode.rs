@@ -54,6 +54,20 @@ impl<T> Field<T> {
         matches!(self.slot, Slot::Absent)
     }
 
+    /// True when the field is present but unusable (a `packet.type` finding was reported).
+    pub fn is_invalid(&self) -> bool {
+        matches!(self.slot, Slot::Invalid)
+    }
+
+    /// True when the value or any list entry is unusable; rules skip such fields so
+    /// one problem is one finding.
+    pub fn has_invalid(&self) -> bool
+    where
+        T: Decode,
+    {
+        self.is_invalid() || self.value().is_some_and(Decode::has_invalid)
+    }
+
     /// True when the field is marked `not_applicable` (justified or not).
     pub fn is_not_applicable(&self) -> bool {
         matches!(self.slot, Slot::NotApplicable(_))
@@ -325,14 +339,18 @@ pub fn parse_date(s: &str) -> Option<Date> {
     s.parse::<Date>().ok()
 }
 
-/// The closest of `candidates` to `input`, if one is close enough to be a typo.
+/// The closest of `candidates` to `input`, if one is close enough to be a typo: at
+/// most two edits (a transposition counts as one), and few relative to its length, so
+/// names that merely share a long prefix (`token_factory:key:create` and
+/// `token_factory:key:delete`) are not offered for each other.
 pub fn did_you_mean<'a>(input: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
-    let mut best: Option<(&str, f64)> = None;
+    let mut best: Option<(&str, usize)> = None;
     for c in candidates {
-        let score = strsim::jaro_winkler(input, c);
-        let close = score >= 0.85 || strsim::levenshtein(input, c) <= input.len().min(c.len()) / 4 + 1;
-        if close && best.is_none_or(|(_, s)| score > s) {
-            best = Some((c, score));
+        let d = strsim::damerau_levenshtein(input, c);
+        let short = input.chars().count().min(c.chars().count());
+        let close = d > 0 && d <= 2 && d * 3 <= short;
+        if close && best.is_none_or(|(_, b)| d < b) {
+            best = Some((c, d));
         }
     }
     best.map(|(c, _)| c)
@@ -359,6 +377,11 @@ pub trait Decode: Sized {
 
     /// True when the value is present but says nothing (an empty string or list).
     fn is_blank(&self) -> bool {
+        false
+    }
+
+    /// True when a list holds an unusable entry.
+    fn has_invalid(&self) -> bool {
         false
     }
 
@@ -585,6 +608,10 @@ impl<T: Decode> Decode for Vec<Field<T>> {
     fn is_blank(&self) -> bool {
         self.is_empty()
     }
+
+    fn has_invalid(&self) -> bool {
+        self.iter().any(Field::is_invalid)
+    }
 }
 
 /// Free text.
@@ -660,7 +687,7 @@ macro_rules! text_enum {
 ///
 /// Each field is `name: Type = "key", req(Stage)` (required from that stage),
 /// `must(Stage)` (required, and never `not_applicable`: identity fields) or
-/// `opt(Stage)` (checked only by specific rules). `shorthand "key"` lets a plain
+/// `opt(Stage)` (checked only by specific rules). `shorthand field` lets a plain
 /// string stand for the one-key mapping; `identity [a, b]` names the fields that make
 /// two list entries duplicates.
 #[macro_export]
@@ -669,7 +696,7 @@ macro_rules! record {
     (
         $(#[$meta:meta])*
         pub struct $name:ident
-            $( shorthand $short:literal )?
+            $( shorthand $short:ident )?
             $( identity [$($idf:ident),+] )?
         {
             $(
@@ -701,11 +728,15 @@ macro_rules! record {
                         let wrapped = $crate::tree::Node {
                             pos: node.pos,
                             value: $crate::tree::Value::Map(vec![(
-                                $crate::tree::Key { name: $short.to_owned(), pos: node.pos },
+                                $crate::tree::Key { name: stringify!($short).to_owned(), pos: node.pos },
                                 node.clone(),
                             )]),
                         };
-                        return Self::decode(&wrapped, ptr, cx);
+                        // The string itself is the value: point at it, not at a key the
+                        // document does not have.
+                        let mut record = Self::decode(&wrapped, ptr, cx)?;
+                        record.$short.ptr = ptr.to_owned();
+                        return Some(record);
                     }
                 )?
                 if !cx.expect_map(node, ptr, Self::KEYS) {
@@ -740,7 +771,7 @@ macro_rules! record {
                     "properties": props,
                 });
                 $(
-                    let _ = $short;
+                    let _ = stringify!($short);
                     return ::serde_json::json!({"anyOf": [{"type": "string", "minLength": 1}, object]});
                 )?
                 #[allow(unreachable_code)]

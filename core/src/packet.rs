@@ -448,7 +448,7 @@ record! {
 
 record! {
     /// A quota dimension.
-    pub struct DimensionRow shorthand "dimension" identity [dimension] {
+    pub struct DimensionRow shorthand dimension identity [dimension] {
         /// Quota dimension.
         dimension: String = "dimension", req(PlatformServices),
     }
@@ -456,7 +456,7 @@ record! {
 
 record! {
     /// A snapshot kind.
-    pub struct SnapshotRow shorthand "kind" identity [kind] {
+    pub struct SnapshotRow shorthand kind identity [kind] {
         /// Snapshot kind.
         kind: String = "kind", req(PlatformServices),
     }

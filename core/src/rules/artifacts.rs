@@ -24,7 +24,7 @@ pub static TRUST_INCOMPLETE: Rule = Rule {
             return;
         };
         let f = &ra.trust_requirements;
-        if f.is_not_applicable() || matches!(f.slot, crate::decode::Slot::Invalid) {
+        if f.is_not_applicable() || f.has_invalid() {
             return;
         }
         let have: Vec<Trust> = f

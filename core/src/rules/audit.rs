@@ -25,7 +25,8 @@ pub static PRIVILEGED_UNAUDITED: Rule = Rule {
             return;
         };
         let mutations = a.privileged_mutations.value().map_or(0, Vec::len);
-        if mutations > 0 && !a.actions.is_not_applicable() && a.actions.value().is_none_or(Vec::is_empty) {
+        // Marking actions not_applicable does not cover listed privileged mutations.
+        if mutations > 0 && !a.actions.is_invalid() && a.actions.value().is_none_or(Vec::is_empty) {
             let f = &a.actions;
             out.report(&f.ptr, f.pos, format!("{mutations} privileged mutation(s) are listed but no audit action is; list the registered audit actions that record them"));
         }

@@ -42,7 +42,7 @@ fn rating_rule(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     if bl.posture.value() != Some(&BillingPosture::Billable) {
         return;
     }
-    if bl.rating_rule.value() != Some(&Required::Required) {
+    if !bl.rating_rule.is_invalid() && bl.rating_rule.value() != Some(&Required::Required) {
         let f = &bl.rating_rule;
         out.suggest(
             &f.ptr,
@@ -55,7 +55,7 @@ fn rating_rule(ctx: &Ctx<'_>, out: &mut Out<'_>) {
             }],
         );
     }
-    if bl.usage_units.value().is_none_or(Vec::is_empty) {
+    if !bl.usage_units.is_invalid() && bl.usage_units.value().is_none_or(Vec::is_empty) {
         let f = &bl.usage_units;
         out.report(
             &f.ptr,

@@ -19,6 +19,13 @@ pub static NOT_READY: Rule = Rule {
         let Some(posture) = ex.posture.value().filter(|p| **p != ExtractionPosture::Keep) else {
             return;
         };
+        let uat = b.uat_and_release.value();
+        let unreadable = ex.service_auth_packet.is_invalid()
+            || ex.degradation_contract.is_invalid()
+            || uat.is_some_and(|u| u.rollback_posture.is_invalid() || u.smoke_tests.is_invalid());
+        if unreadable {
+            return; // already a packet.type finding
+        }
         let mut lacking = Vec::new();
         if ex.service_auth_packet.value() != Some(&Readiness::Required) {
             lacking.push("service_auth_packet: required");

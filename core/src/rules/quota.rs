@@ -17,11 +17,11 @@ pub static INCOMPLETE: Rule = Rule {
         };
         let dims_empty = pq.quota_dimensions.value().is_none_or(Vec::is_empty);
         let kinds_empty = pq.snapshot_kinds.value().is_none_or(Vec::is_empty);
-        if dims_empty && !pq.quota_dimensions.is_not_applicable() {
+        if dims_empty && !pq.quota_dimensions.is_not_applicable() && !pq.quota_dimensions.is_invalid() {
             let f = &pq.quota_dimensions;
             out.report(&f.ptr, f.pos, "no quota dimensions: quota-changing writes must name the dimension they change (or mark quota_dimensions not_applicable)");
         }
-        if kinds_empty && !pq.snapshot_kinds.is_not_applicable() {
+        if kinds_empty && !pq.snapshot_kinds.is_not_applicable() && !pq.snapshot_kinds.is_invalid() {
             let f = &pq.snapshot_kinds;
             out.report(&f.ptr, f.pos, "no snapshot kinds: quota-changing writes must name the snapshot kind they record (or mark snapshot_kinds not_applicable)");
         }

@@ -145,7 +145,11 @@ fn state_mismatch(ctx: &Ctx<'_>, reg: &Registry, out: &mut Out<'_>) {
         let (Some(scope), Some(declared)) = (row.scope.value(), row.registry_state.value()) else {
             continue;
         };
-        let Some(entry) = reg.get(Kind::Scope, scope) else {
+        // Deprecated and retired scopes have rules of their own.
+        let Some(entry) = reg
+            .get(Kind::Scope, scope)
+            .filter(|e| matches!(e.state, State::Draft | State::Active))
+        else {
             continue;
         };
         if entry.state.as_str() != declared.as_str() {
@@ -185,27 +189,50 @@ pub static PRODUCT_INACTIVE: Rule = Rule {
     check: Check::Registry(product_inactive),
 };
 
-fn product_inactive(ctx: &Ctx<'_>, reg: &Registry, out: &mut Out<'_>) {
+/// Why the product counts as visible outside onboarding at this target stage, and
+/// the stage whose gate that belongs to: lifecycle `active` (from `registry`), or
+/// exposure `partner`/`external` past stage `registry` (from `contracts`).
+fn visibility(ctx: &Ctx<'_>) -> Option<(String, Stage)> {
     let b = ctx.body;
+    if let Some(l) = b.lifecycle_state.value().filter(|l| **l == Lifecycle::Active) {
+        return Some((format!("lifecycle_state is `{l}`"), Stage::Registry));
+    }
+    let posture = b.exposure.value().and_then(|e| e.posture.value());
+    match posture {
+        Some(p @ (Posture::Partner | Posture::External)) if ctx.target > Stage::Registry => {
+            Some((format!("exposure is `{p}`"), Stage::Contracts))
+        }
+        _ => None,
+    }
+}
+
+fn product_inactive(ctx: &Ctx<'_>, reg: &Registry, out: &mut Out<'_>) {
     let Some(n) = ctx.named.iter().find(|n| n.kind == Kind::Product) else {
         return;
     };
-    let Some(entry) = lookup(reg, n) else { return };
-    if entry.state != State::Draft {
+    let Some(entry) = lookup(reg, n).filter(|e| e.state != State::Active) else {
         return;
+    };
+    if let Some((why, stage)) = visibility(ctx) {
+        out.report_at(
+            stage,
+            n.ptr,
+            n.pos,
+            format!(
+                "product `{}` is visible outside onboarding ({why}) but its registry entry is `{}`; runtime visibility stays disabled until the entry is active",
+                n.key, entry.state
+            ),
+        );
     }
-    let lifecycle = b.lifecycle_state.value();
-    let live = matches!(lifecycle, Some(Lifecycle::Active | Lifecycle::Deprecated));
-    let posture = b.exposure.value().and_then(|e| e.posture.value());
-    let exposed = matches!(posture, Some(Posture::Partner | Posture::External)) && ctx.target > Stage::Registry;
-    if live || exposed {
-        let why = if live {
-            format!("lifecycle_state is `{}`", lifecycle.map_or("", |l| l.as_str()))
-        } else {
-            format!("exposure is `{}`", posture.map_or("", |p| p.as_str()))
-        };
-        out.report(n.ptr, n.pos, format!("product `{}` is visible outside onboarding ({why}) but its registry entry is `{}`; activate the entry first", n.key, entry.state));
-    }
+}
+
+/// Entries the state rules look at: every named entry, but the product only while
+/// it is not visible (a visible product's entry is `registry.product_inactive`'s).
+fn state_subjects<'c>(ctx: &'c Ctx<'_>) -> impl Iterator<Item = &'c Named<'c>> {
+    let product_visible = visibility(ctx).is_some();
+    ctx.named
+        .iter()
+        .filter(move |n| n.kind != Kind::Product || !product_visible)
 }
 
 /// From lifecycle `active` on, a named registry entry is not active.
@@ -248,7 +275,7 @@ pub static ENTRY_RETIRED: Rule = Rule {
     severity: Severity::Error,
     summary: "a named registry entry is retired",
     check: Check::Registry(|ctx, reg, out| {
-        for n in &ctx.named {
+        for n in state_subjects(ctx) {
             if lookup(reg, n).is_some_and(|e| e.state == State::Retired) {
                 out.report(n.ptr, n.pos, format!("{} is retired; use its replacement", label(n)));
             }
@@ -263,7 +290,7 @@ pub static ENTRY_DEPRECATED: Rule = Rule {
     severity: Severity::Warning,
     summary: "a named registry entry is deprecated; the message gives its sunset date",
     check: Check::Registry(|ctx, reg, out| {
-        for n in &ctx.named {
+        for n in state_subjects(ctx) {
             if let Some(e) = lookup(reg, n).filter(|e| e.state == State::Deprecated) {
                 let when = e
                     .sunset

@@ -17,6 +17,7 @@ pub static COMPONENT_MISSING: Rule = Rule {
         };
         let f = &es.status_components;
         if f.is_not_applicable()
+            || f.is_invalid()
             || f.value().is_some_and(|v| !v.is_empty())
             || ctx.covered(GapKind::MissingArtifact, &f.ptr)
         {

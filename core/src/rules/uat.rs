@@ -30,7 +30,7 @@ fn tests_missing<T>(ctx: &Ctx<'_>, out: &mut Out<'_>, key: &str, field: fn(&UatA
     let (ptr, pos) = match section.value() {
         Some(u) => {
             let f = field(u);
-            if f.is_not_applicable() || f.value().is_some_and(|v| !v.is_empty()) {
+            if f.is_not_applicable() || f.is_invalid() || f.value().is_some_and(|v| !v.is_empty()) {
                 return;
             }
             (f.ptr.clone(), f.pos)
