@@ -350,13 +350,17 @@ impl Registry {
 }
 
 fn to_problem(f: Finding) -> Problem {
+    let message = if f.code == "packet.missing" {
+        let key = f.path.rsplit('/').next().unwrap_or_default();
+        format!("`{}` is required", crate::tree::unescape(key))
+    } else {
+        f.message
+    };
     Problem {
         code: "registry.invalid",
         line: f.line,
         column: f.column,
-        message: f
-            .message
-            .replace(" or mark it not_applicable with owner, reason and review_date", ""),
+        message,
         path: f.path,
     }
 }

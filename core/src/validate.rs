@@ -69,7 +69,7 @@ fn findings_at(packet: &Packet, registry: Option<&Registry>, target: Stage, as_o
 /// True when an approved, unexpired exception covers `f` (same rule code, at the
 /// exception's ref or below). Structural codes (`packet.*`) cannot be excepted.
 fn excepted(body: &crate::packet::Body, f: &Finding, as_of: Date) -> bool {
-    if f.code.starts_with("packet.") {
+    if !crate::rules::exceptable(f.code) {
         return false;
     }
     body.exceptions

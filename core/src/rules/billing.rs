@@ -3,6 +3,7 @@
 use serde_json::Value as Json;
 
 use super::{Check, Ctx, Out, Rule};
+use crate::decode::Slot;
 use crate::packet::{BillingPosture, Required};
 use crate::registry::Kind;
 use crate::report::{PatchOp, Severity};
@@ -76,11 +77,16 @@ pub static LEDGER_OWNER: Rule = Rule {
             return;
         };
         let f = &bl.ledger_write_owner;
-        if let Some(v) = f.value().filter(|v| v.as_str() != "platform_billing") {
+        let found = match &f.slot {
+            Slot::Value(v) if v.as_str() != "platform_billing" => format!("`{v}`"),
+            Slot::NotApplicable(_) => "marked not_applicable".to_owned(),
+            _ => return,
+        };
+        {
             out.suggest(
                 &f.ptr,
                 f.pos,
-                format!("ledger_write_owner is `{v}`; only platform billing writes the usage ledger (no product-owned billing fork)"),
+                format!("ledger_write_owner is {found}; only platform billing writes the usage ledger (no product-owned billing fork)"),
                 "set `ledger_write_owner: platform_billing`",
                 vec![PatchOp::Replace { path: f.ptr.clone(), value: Json::String("platform_billing".to_owned()) }],
             );

@@ -70,7 +70,8 @@ fn scope_namespace(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         } else {
             None
         };
-        let registered = |c: &str| reg.is_none_or(|r| r.get(Kind::Scope, c).is_some());
+        // Only a registered near-match is offered: without a registry, no suggestion.
+        let registered = |c: &str| reg.is_some_and(|r| r.get(Kind::Scope, c).is_some());
         match candidate.filter(|c| in_namespace(c, &ns) && registered(c)) {
             Some(c) => out.suggest(
                 &f.ptr,

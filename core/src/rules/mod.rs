@@ -130,6 +130,16 @@ pub fn codes() -> Vec<&'static str> {
     out
 }
 
+/// True when an approved exception may cover findings of `code`. Findings that keep
+/// validation itself honest cannot be excepted: the packet's shape (`packet.*`), its
+/// own markers and gaps (`na.*`, `gap.*`), and a missing registry.
+pub fn exceptable(code: &str) -> bool {
+    !(code.starts_with("packet.")
+        || code.starts_with("na.")
+        || code.starts_with("gap.")
+        || code == "registry.unavailable")
+}
+
 /// The first rule unit with `code`.
 pub fn rule(code: &str) -> Option<&'static Rule> {
     RULES.iter().copied().find(|r| r.code == code)
@@ -199,8 +209,7 @@ impl<'a> Ctx<'a> {
         self.gaps().any(|g| {
             g.kind.value() == Some(&kind)
                 && g.r#ref.value().is_some_and(|r| {
-                    let r = r.trim_end_matches('/');
-                    ptr == r || (ptr.starts_with(r) && ptr.as_bytes().get(r.len()) == Some(&b'/'))
+                    ptr == r || (ptr.starts_with(r.as_str()) && ptr.as_bytes().get(r.len()) == Some(&b'/'))
                 })
         })
     }

@@ -2,7 +2,7 @@
 
 use super::{Check, Ctx, Out, Rule};
 use crate::decode::Field;
-use crate::packet::Packet;
+use crate::packet::{GapKind, Packet};
 use crate::report::Severity;
 use crate::stage::Stage;
 
@@ -68,8 +68,10 @@ pub static REFS: Rule = Rule {
     check: Check::Packet(refs),
 };
 
+/// A ref must name a field below the packet root: the root itself would cover
+/// everything at once.
 fn valid_ref(r: &str) -> bool {
-    r.starts_with(crate::packet::ROOT_PTR) && Packet::field_info(r).is_some()
+    r.starts_with(crate::packet::ROOT_PTR) && r != crate::packet::ROOT_PTR && Packet::field_info(r).is_some()
 }
 
 fn refs(ctx: &Ctx<'_>, out: &mut Out<'_>) {
@@ -79,10 +81,16 @@ fn refs(ctx: &Ctx<'_>, out: &mut Out<'_>) {
     }
     for e in b.exceptions.value().into_iter().flatten().filter_map(Field::value) {
         check_ref(&e.r#ref, out);
-        if let Some(rule) = e.rule.value()
-            && super::rule(rule).is_none()
-        {
-            out.report(&e.rule.ptr, e.rule.pos, format!("`{rule}` is not a rule code"));
+        if let Some(rule) = e.rule.value() {
+            if super::rule(rule).is_none() {
+                out.report(&e.rule.ptr, e.rule.pos, format!("`{rule}` is not a rule code"));
+            } else if !super::exceptable(rule) {
+                out.report(
+                    &e.rule.ptr,
+                    e.rule.pos,
+                    format!("`{rule}` cannot be excepted: fix the packet (or give the registry) instead"),
+                );
+            }
         }
     }
     if let Some(docs) = b.docs_and_portal.value() {
@@ -176,11 +184,20 @@ fn gap_overdue(ctx: &Ctx<'_>, out: &mut Out<'_>) {
         let Some(due) = g.due_date.value().filter(|d| **d < ctx.as_of) else {
             continue;
         };
-        let stage = g
+        // The gap is due where it stops covering: the stage of the field it stands
+        // in for, or the earliest stage whose rules consult gaps of its kind.
+        let field_stage = g
             .r#ref
             .value()
             .and_then(|r| Packet::field_info(r))
             .map_or(Stage::Intake, |i| i.stage);
+        let kind_stage = match g.kind.value() {
+            Some(GapKind::MissingArtifact) => Stage::Registry,
+            Some(GapKind::Blocker) => Stage::Contracts,
+            Some(GapKind::DocGap) => Stage::Portal,
+            None => Stage::Intake,
+        };
+        let stage = field_stage.min(kind_stage);
         let id = g.tracking_id.value().map_or("the gap", String::as_str);
         out.report_at(
             stage,

@@ -252,7 +252,7 @@ fn entry_inactive(ctx: &Ctx<'_>, reg: &Registry, out: &mut Out<'_>) {
     ) {
         return;
     }
-    for n in ctx.named.iter().filter(|n| n.kind != Kind::Product) {
+    for n in state_subjects(ctx) {
         if let Some(e) = lookup(reg, n).filter(|e| e.state == State::Draft) {
             out.report(
                 n.ptr,
