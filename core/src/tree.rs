@@ -372,7 +372,30 @@ pub fn parse_json(text: &str, limits: &Limits) -> Result<Node, SyntaxError> {
             },
         });
     }
-    parse_yaml(text, limits)
+    parse_yaml(&escape_unprintable(text), limits)
+}
+
+/// True for characters JSON strings may hold raw but YAML may not (C0 controls other
+/// than tab and line breaks, DEL, C1 controls other than NEL, U+FFFE and U+FFFF).
+fn yaml_unprintable(c: char) -> bool {
+    matches!(c, '\u{0}'..='\u{8}' | '\u{b}' | '\u{c}' | '\u{e}'..='\u{1f}' | '\u{7f}'..='\u{84}' | '\u{86}'..='\u{9f}' | '\u{fffe}' | '\u{ffff}')
+}
+
+/// Rewrites such characters as `\uXXXX` escapes. In valid JSON they can only stand
+/// inside strings, where the escape means the same character to the YAML reader.
+fn escape_unprintable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(yaml_unprintable) {
+        return std::borrow::Cow::Borrowed(text);
+    }
+    let mut out = String::with_capacity(text.len() + 16);
+    for c in text.chars() {
+        if yaml_unprintable(c) {
+            out.push_str(&format!("\\u{:04x}", u32::from(c)));
+        } else {
+            out.push(c);
+        }
+    }
+    std::borrow::Cow::Owned(out)
 }
 
 /// Says in plain words what a parser budget or policy message means.
@@ -455,5 +478,7 @@ mod tests {
         assert_eq!(n.pointer("/a~1b/~0x/0").unwrap().value, Value::Bool(true));
         assert!(parse_json("{a: 1}", &Limits::default()).is_err());
         assert_eq!(join("/a", "b/c"), "/a/b~1c");
+        let raw = parse_json("{\"a\": \"x\u{7f}y\u{85}\u{9f}\"}", &Limits::default()).unwrap();
+        assert_eq!(raw.pointer("/a").unwrap().as_str(), Some("x\u{7f}y\u{85}\u{9f}"));
     }
 }
