@@ -2,7 +2,7 @@
 //!
 //! Exit codes: 0 ok, 1 the check found errors, 2 usage or I/O error.
 
-use std::io::{IsTerminal, Read, Write};
+use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -150,27 +150,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             let input = read_packet(&packet)?;
             let progress = match &input.parsed {
                 Ok(p) => gangway::progress(p, registry.as_ref(), as_of),
-                Err(e) => {
-                    let doc = gangway::validate::unreadable(e, None, as_of);
-                    gangway::Progress {
-                        packet_id: None,
-                        as_of,
-                        first_blocked: Some(Stage::Intake),
-                        stages: Stage::ALL
-                            .into_iter()
-                            .map(|stage| {
-                                let own: Vec<_> = doc.findings.iter().filter(|f| f.stage == stage).cloned().collect();
-                                gangway::StageStatus {
-                                    stage,
-                                    ok: own.is_empty(),
-                                    errors: own.len(),
-                                    warnings: 0,
-                                    findings: own,
-                                }
-                            })
-                            .collect(),
-                    }
-                }
+                Err(e) => gangway::validate::unreadable_progress(e, as_of),
             };
             let body = match format {
                 PlainFormat::Json => progress.to_json(),
@@ -247,48 +227,25 @@ struct Input {
 
 fn read_packet(path: &Path) -> Result<Input, Fatal> {
     let limits = Limits::default();
-    let bytes = read_bounded(path, limits.max_bytes)?;
-    let format = if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
-        Format::Json
-    } else {
-        Format::Yaml
-    };
-    let text = match String::from_utf8(bytes) {
-        Ok(t) => t,
-        Err(e) => {
-            let err = gangway::ParseError(gangway::tree::SyntaxError {
-                message: format!(
-                    "document is not UTF-8 (invalid byte at offset {})",
-                    e.utf8_error().valid_up_to()
-                ),
-                pos: gangway::tree::Pos::START,
-            });
-            return Ok(Input {
-                text: None,
-                parsed: Err(err),
-            });
-        }
-    };
-    let parsed = Packet::parse(&text, format, &limits);
-    Ok(Input {
-        text: Some(text),
-        parsed,
-    })
-}
-
-/// Reads at most `limit + 1` bytes, so an oversized file is refused by the parser's
-/// size budget without being read whole.
-fn read_bounded(path: &Path, limit: usize) -> Result<Vec<u8>, Fatal> {
-    let cap = u64::try_from(limit).unwrap_or(u64::MAX).saturating_add(1);
-    let mut bytes = Vec::new();
-    let result = if path.as_os_str() == "-" {
-        std::io::stdin().lock().take(cap).read_to_end(&mut bytes)
+    let read = if path.as_os_str() == "-" {
+        gangway::packet::read_source(std::io::stdin().lock(), &limits)
     } else {
         let file = std::fs::File::open(path).map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
-        file.take(cap).read_to_end(&mut bytes)
+        gangway::packet::read_source(file, &limits)
     };
-    result.map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))?;
-    Ok(bytes)
+    match read.map_err(|e| Fatal(format!("cannot read {}: {e}", path.display())))? {
+        Ok(text) => {
+            let parsed = Packet::parse(&text, Format::from_path(path), &limits);
+            Ok(Input {
+                text: Some(text),
+                parsed,
+            })
+        }
+        Err(err) => Ok(Input {
+            text: None,
+            parsed: Err(err),
+        }),
+    }
 }
 
 fn load_registry(path: Option<&Path>) -> Result<Option<Registry>, Fatal> {

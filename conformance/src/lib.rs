@@ -99,12 +99,12 @@ pub fn run(case: &Case) -> Result<String, String> {
         None if case.dir.join("packet.json").is_file() => "packet.json".to_owned(),
         None => "packet.yaml".to_owned(),
     };
-    let format = if packet_file.ends_with(".json") {
-        Format::Json
-    } else {
-        Format::Yaml
-    };
-    let text = read(&case.dir.join(&packet_file))?;
+    let packet_path = case.dir.join(&packet_file);
+    let format = Format::from_path(&packet_path);
+    let limits = Limits::default();
+    let file = std::fs::File::open(&packet_path).map_err(|e| format!("cannot read {}: {e}", packet_path.display()))?;
+    let text = gangway::packet::read_source(file, &limits)
+        .map_err(|e| format!("cannot read {}: {e}", packet_path.display()))?;
     let registry = match &spec.registry {
         Some(r) => match Registry::from_yaml(&read(&case.dir.join(r))?) {
             Ok(reg) => Some(reg),
@@ -112,7 +112,7 @@ pub fn run(case: &Case) -> Result<String, String> {
         },
         None => None,
     };
-    let parsed = Packet::parse(&text, format, &Limits::default());
+    let parsed = text.and_then(|t| Packet::parse(&t, format, &limits));
     match spec.operation.as_str() {
         "validate" => Ok(match &parsed {
             Ok(p) => gangway::validate(p, registry.as_ref(), stage, as_of).to_json(),
@@ -120,7 +120,7 @@ pub fn run(case: &Case) -> Result<String, String> {
         }),
         "progress" => match &parsed {
             Ok(p) => Ok(gangway::progress(p, registry.as_ref(), as_of).to_json()),
-            Err(e) => Ok(gangway::validate::unreadable(e, None, as_of).to_json()),
+            Err(e) => Ok(gangway::validate::unreadable_progress(e, as_of).to_json()),
         },
         other => Err(format!("{}: unknown operation `{other}`", case.name)),
     }

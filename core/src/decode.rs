@@ -661,6 +661,11 @@ macro_rules! text_enum {
             pub fn as_str(self) -> &'static str {
                 match self { $( $name::$var => $s, )* }
             }
+
+            /// The value written `name`, if it is one.
+            pub fn from_name(name: &str) -> Option<Self> {
+                Self::NAMES.iter().position(|n| *n == name).and_then(|i| Self::VARIANTS.get(i).copied())
+            }
         }
 
         impl ::std::fmt::Display for $name {

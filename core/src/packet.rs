@@ -623,6 +623,54 @@ pub enum Format {
     Json,
 }
 
+impl Format {
+    /// JSON for names ending in `.json` (any case), YAML otherwise.
+    pub fn from_path(path: &std::path::Path) -> Format {
+        if path.extension().is_some_and(|e| e.eq_ignore_ascii_case("json")) {
+            Format::Json
+        } else {
+            Format::Yaml
+        }
+    }
+
+    /// `yaml` (or `yml`) and `json`.
+    pub fn from_name(name: &str) -> Option<Format> {
+        match name {
+            "yaml" | "yml" => Some(Format::Yaml),
+            "json" => Some(Format::Json),
+            _ => None,
+        }
+    }
+
+    /// `yaml` or `json`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Yaml => "yaml",
+            Format::Json => "json",
+        }
+    }
+}
+
+/// Reads packet text from `reader`, at most `limits.max_bytes + 1` bytes, so an
+/// oversized document is refused by the parser's size budget without being read
+/// whole. `Ok(Err(_))` is a document that is not UTF-8 (`packet.parse`); `Err(_)` an
+/// I/O failure.
+pub fn read_source(reader: impl std::io::Read, limits: &Limits) -> std::io::Result<Result<String, ParseError>> {
+    use std::io::Read as _;
+    let cap = u64::try_from(limits.max_bytes).unwrap_or(u64::MAX).saturating_add(1);
+    let mut bytes = Vec::new();
+    reader.take(cap).read_to_end(&mut bytes)?;
+    Ok(String::from_utf8(bytes).map_err(|e| {
+        ParseError(SyntaxError {
+            message: format!(
+                "document is not UTF-8 (invalid byte at offset {})",
+                e.utf8_error().valid_up_to()
+            ),
+            pos: Pos::START,
+        })
+    }))
+}
+
 /// A packet that could not be read at all (code `packet.parse`).
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("packet.parse: {}", .0)]

@@ -319,11 +319,7 @@ pub struct SyntaxError {
 pub fn parse_yaml(text: &str, limits: &Limits) -> Result<Node, SyntaxError> {
     if text.len() > limits.max_bytes {
         return Err(SyntaxError {
-            message: format!(
-                "document is {} bytes, over the limit of {} bytes",
-                text.len(),
-                limits.max_bytes
-            ),
+            message: format!("document is larger than the limit of {} bytes", limits.max_bytes),
             pos: Pos::START,
         });
     }

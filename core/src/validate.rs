@@ -37,6 +37,34 @@ pub fn unreadable(error: &crate::packet::ParseError, stage: Option<Stage>, as_of
     Report::new(None, stage.unwrap_or(Stage::Intake), as_of, vec![error.finding()])
 }
 
+/// The progress of a document that could not be read at all: intake is blocked by
+/// its `packet.parse` finding and no later stage can be judged.
+pub fn unreadable_progress(error: &crate::packet::ParseError, as_of: Date) -> Progress {
+    let stages: Vec<StageStatus> = Stage::ALL
+        .into_iter()
+        .map(|stage| {
+            let own: Vec<Finding> = if stage == Stage::Intake {
+                vec![error.finding()]
+            } else {
+                Vec::new()
+            };
+            StageStatus {
+                stage,
+                ok: own.is_empty(),
+                errors: own.len(),
+                warnings: 0,
+                findings: own,
+            }
+        })
+        .collect();
+    Progress {
+        packet_id: None,
+        as_of,
+        first_blocked: Some(Stage::Intake),
+        stages,
+    }
+}
+
 fn findings_at(packet: &Packet, registry: Option<&Registry>, target: Stage, as_of: Date) -> Vec<Finding> {
     let mut findings: Vec<Finding> = packet.structural_findings().to_vec();
     packet.check_required(target, &mut findings);

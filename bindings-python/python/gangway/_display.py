@@ -1,0 +1,171 @@
+"""Notebook views of reports: ``_repr_html_`` and ``to_pandas``.
+
+Presentation only: everything shown here is read from the report objects, which
+come from the core unchanged.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import json
+from typing import TYPE_CHECKING, Any
+
+from ._errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    from ._gangway import Finding, Progress, Report
+
+_COLOURS = {"error": "#b42318", "warning": "#b54708"}
+_BACKGROUNDS = {"error": "#fee4e2", "warning": "#fef0c7"}
+
+_STYLE = (
+    "<style>"
+    ".gangway table{border-collapse:collapse;font-size:13px}"
+    ".gangway th,.gangway td{border:1px solid #d0d5dd;padding:3px 8px;text-align:left;vertical-align:top}"
+    ".gangway th{background:#f2f4f7}"
+    ".gangway code{font-size:12px}"
+    ".gangway .sev{font-weight:bold;border-radius:4px;padding:0 5px}"
+    ".gangway .blocked{background:#fee4e2;font-weight:bold}"
+    "</style>"
+)
+
+
+def _e(value: object) -> str:
+    return html.escape(str(value), quote=True)
+
+
+def _badge(severity: str) -> str:
+    colour = _COLOURS.get(severity, "#344054")
+    background = _BACKGROUNDS.get(severity, "#f2f4f7")
+    return f'<span class="sev" style="color:{colour};background:{background}">{_e(severity)}</span>'
+
+
+def _verdict(ok: bool) -> str:
+    if ok:
+        return '<span style="color:#067647;font-weight:bold">ok</span>'
+    return '<span style="color:#b42318;font-weight:bold">blocked</span>'
+
+
+def _suggestion_cell(finding: Finding) -> str:
+    s = finding.suggestion
+    if s is None:
+        return ""
+    cell = _e(s.message)
+    if s.patch:
+        ops = "<br>".join(f"<code>{_e(json.dumps(op))}</code>" for op in s.patch)
+        cell += f"<br>{ops}"
+    return cell
+
+
+def _findings_table(findings: list[Finding], with_stage: bool = True) -> str:
+    head = (
+        ["severity", "code"] + (["stage"] if with_stage else []) + ["path", "line", "message", "suggestion"]
+    )
+    rows = []
+    for f in findings:
+        cells = [_badge(f.severity), f"<code>{_e(f.code)}</code>"]
+        if with_stage:
+            cells.append(_e(f.stage))
+        cells += [
+            f"<code>{_e(f.path or '(document)')}</code>",
+            f"{f.line}:{f.column}",
+            _e(f.message),
+            _suggestion_cell(f),
+        ]
+        rows.append("<tr>" + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    header = "<tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"
+    return f"<table><thead>{header}</thead><tbody>{''.join(rows)}</tbody></table>"
+
+
+def report_html(report: Report) -> str:
+    """A summary line and a table of findings (severity coloured)."""
+    name = report.packet_id or report.source_name or "(unnamed packet)"
+    summary = (
+        f"<p>{_verdict(report.ok)}: <b>{_e(name)}</b> at stage <code>{_e(report.stage)}</code> "
+        f"as of {_e(report.as_of.isoformat())}: {report.errors} error(s), {report.warnings} warning(s)</p>"
+    )
+    body = _findings_table(report.findings) if report.findings else "<p>No findings.</p>"
+    return f'<div class="gangway">{_STYLE}{summary}{body}</div>'
+
+
+def progress_html(progress: Progress) -> str:
+    """The eight stages, the first blocked one highlighted, with each stage's findings."""
+    name = progress.packet_id or "(unnamed packet)"
+    head = f"<b>{_e(name)}</b> as of {_e(progress.as_of.isoformat())}"
+    if progress.first_blocked is None:
+        summary = f"<p>{_verdict(True)}: {head}: every stage passes</p>"
+    else:
+        summary = (
+            f"<p>{_verdict(False)}: {head}: first blocked stage <code>{_e(progress.first_blocked)}</code></p>"
+        )
+    rows = []
+    for s in progress.stages:
+        first = s.stage == progress.first_blocked
+        attrs = ' class="blocked"' if first else ""
+        mark = (
+            '<span style="color:#067647">pass</span>' if s.ok else '<span style="color:#b42318">FAIL</span>'
+        )
+        note = " &larr; first blocked" if first else ""
+        codes = ", ".join(sorted({f.code for f in s.findings}))
+        rows.append(
+            f"<tr{attrs}><td>{s.number}</td><td><code>{_e(s.stage)}</code>{note}</td><td>{mark}</td>"
+            f"<td>{s.errors}</td><td>{s.warnings}</td><td>{_e(s.gate)}</td><td>{_e(codes)}</td></tr>"
+        )
+    header = "".join(
+        f"<th>{h}</th>" for h in ["#", "stage", "verdict", "errors", "warnings", "exit gate", "codes"]
+    )
+    table = f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<div class="gangway">{_STYLE}{summary}{table}</div>'
+
+
+def _pandas(what: str) -> Any:
+    try:
+        pandas = importlib.import_module("pandas")
+    except ImportError as exc:
+        raise MissingDependencyError(
+            f"{what}.to_pandas() needs pandas, which is not installed; "
+            "install it with `pip install pandas` (or `pip install gangway[pandas]`)",
+            name="pandas",
+        ) from exc
+    return pandas
+
+
+_REPORT_COLUMNS = ["severity", "code", "stage", "path", "line", "column", "message", "suggestion"]
+
+
+def _row(f: Finding) -> dict[str, object | None]:
+    return {
+        "severity": f.severity,
+        "code": f.code,
+        "stage": f.stage,
+        "path": f.path,
+        "line": f.line,
+        "column": f.column,
+        "message": f.message,
+        "suggestion": f.suggestion.message if f.suggestion is not None else None,
+    }
+
+
+def report_to_pandas(report: Report) -> Any:
+    """One row per finding: severity, code, stage, path, line, column, message, suggestion."""
+    pandas = _pandas("Report")
+    return pandas.DataFrame([_row(f) for f in report.findings], columns=_REPORT_COLUMNS)
+
+
+def progress_to_pandas(progress: Progress) -> Any:
+    """One row per stage: number, stage, ok, errors, warnings, first_blocked, gate."""
+    pandas = _pandas("Progress")
+    rows = [
+        {
+            "number": s.number,
+            "stage": s.stage,
+            "ok": s.ok,
+            "errors": s.errors,
+            "warnings": s.warnings,
+            "first_blocked": s.stage == progress.first_blocked,
+            "gate": s.gate,
+        }
+        for s in progress.stages
+    ]
+    return pandas.DataFrame(rows)

@@ -1,0 +1,190 @@
+"""The exceptions gangway raises.
+
+``GangwayError`` is the base of every one of them, so ``except gangway.GangwayError``
+catches everything the library raises. Each carries a stable ``code`` and, where it
+has one, the place it is about (``path``, ``line``, ``column``). The native module
+builds these from the core's errors; they are plain Python classes so they can be
+subclassed, pickled, typed and caught like any other exception.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+if TYPE_CHECKING:
+    from ._gangway import Finding
+
+__all__ = [
+    "FileError",
+    "GangwayError",
+    "InvalidInputError",
+    "MissingDependencyError",
+    "ParseError",
+    "RegistryError",
+    "RegistryProblem",
+]
+
+
+class GangwayError(Exception):
+    """Base of every exception the library raises."""
+
+    code: str
+    """Stable error code (``packet.parse``, ``registry.invalid``, ``invalid_stage``, …)."""
+    message: str
+    """What went wrong, for people."""
+    path: str | None
+    """JSON Pointer into the document, or the name of the argument at fault."""
+    line: int | None
+    """1-based line in the document, when known."""
+    column: int | None
+    """1-based column in the document, when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "gangway.error",
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.path = path
+        self.line = line
+        self.column = column
+
+    def __str__(self) -> str:
+        where = ""
+        if self.line is not None and self.column is not None:
+            where = f" (line {self.line}, column {self.column})"
+        return f"{self.code}: {self.message}{where}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(code={self.code!r}, message={self.message!r}, "
+            f"path={self.path!r}, line={self.line!r}, column={self.column!r})"
+        )
+
+
+class ParseError(GangwayError, ValueError):
+    """A packet document that cannot be read at all (code ``packet.parse``): not
+    YAML/JSON, too large, too deep, or an alias bomb. ``path`` is ``""`` (the
+    document); ``finding`` is the finding that stands for the error in a report, and
+    ``gangway.unreadable_report(error)`` builds that report."""
+
+    finding: Finding | None
+    """The ``packet.parse`` finding that stands for this error in a report."""
+    source_name: str | None
+    """The file name or label of the document, when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "packet.parse",
+        path: str | None = "",
+        line: int | None = None,
+        column: int | None = None,
+        finding: Finding | None = None,
+        source_name: str | None = None,
+        native: Any = None,
+    ) -> None:
+        super().__init__(message, code=code, path=path, line=line, column=column)
+        self.finding = finding
+        self.source_name = source_name
+        self._native = native
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{self.source_name}: {text}" if self.source_name else text
+
+
+class RegistryProblem(NamedTuple):
+    """One problem in a registry document."""
+
+    code: str
+    """``registry.parse`` or ``registry.invalid``."""
+    path: str
+    """JSON Pointer into the registry document."""
+    line: int
+    """1-based line."""
+    column: int
+    """1-based column."""
+    message: str
+    """For people."""
+
+
+class RegistryError(GangwayError, ValueError):
+    """A registry that could not be loaded. ``code``, ``path``, ``line`` and ``column``
+    are the first problem's; ``problems`` lists every one, and ``to_json()`` gives the
+    canonical JSON form (the same bytes as the Rust library and the CLI)."""
+
+    problems: list[RegistryProblem]
+    """Every problem, in document order."""
+    source_name: str | None
+    """The file name or label of the registry, when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "registry.invalid",
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        problems: list[RegistryProblem] | None = None,
+        json: str = "",
+        source_name: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, path=path, line=line, column=column)
+        self.problems = list(problems or [])
+        self.source_name = source_name
+        self._json = json
+
+    def to_json(self) -> str:
+        """The canonical JSON form: ``{"error": {"code": …, "problems": [...]}}``."""
+        return self._json
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if len(self.problems) > 1:
+            text += f"; and {len(self.problems) - 1} more problem(s)"
+        return f"{self.source_name}: {text}" if self.source_name else text
+
+
+class InvalidInputError(GangwayError, ValueError):
+    """An argument with a value the library cannot use. ``code`` says which kind
+    (``invalid_stage``, ``invalid_date``, ``invalid_format``, ``invalid_kind``,
+    ``invalid_state``, ``invalid_version``, ``invalid_slug``, …) and ``path`` names the
+    argument."""
+
+
+class FileError(GangwayError, OSError):
+    """A file that could not be read (code ``file.unreadable``). Also an ``OSError``,
+    with ``errno`` and ``filename`` set."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "file.unreadable",
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        filename: str | None = None,
+        errno: int | None = None,
+    ) -> None:
+        super().__init__(message, code=code, path=path, line=line, column=column)
+        self.errno = errno
+        self.filename = filename
+        self.strerror = message
+
+
+class MissingDependencyError(GangwayError, ImportError):
+    """An optional dependency (pandas) is not installed (code ``missing_dependency``)."""
+
+    def __init__(self, message: str, *, code: str = "missing_dependency", name: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.name = name

@@ -1,0 +1,190 @@
+//! Conversions between Python values and the core's: dates, stages, formats, JSON.
+
+use gangway::{Date, Format, Stage};
+use pyo3::prelude::*;
+use pyo3::types::{PyDate, PyDict, PyList, PyString};
+
+use crate::errors;
+
+/// `as_of`: a `datetime.date` (a `datetime.datetime` counts by its date), an ISO
+/// `YYYY-MM-DD` string, or `None` for today's local date.
+pub fn as_of(py: Python<'_>, value: Option<&Bound<'_, PyAny>>) -> PyResult<Date> {
+    match value {
+        None => {
+            let today = py.get_type::<PyDate>().call_method0("today")?;
+            date_from_py(&today)
+        }
+        Some(v) if v.is_none() => as_of(py, None),
+        Some(v) => {
+            if let Ok(s) = v.cast::<PyString>() {
+                let text = s.to_cow()?;
+                let text = text.as_ref();
+                gangway::decode::parse_date(text).ok_or_else(|| {
+                    errors::invalid_input(
+                        py,
+                        "invalid_date",
+                        "as_of",
+                        format!("`{text}` is not a date; write it as YYYY-MM-DD or pass a datetime.date"),
+                    )
+                })
+            } else if v.is_instance_of::<PyDate>() {
+                date_from_py(v)
+            } else {
+                Err(errors::invalid_input(
+                    py,
+                    "invalid_date",
+                    "as_of",
+                    format!(
+                        "as_of must be a datetime.date or a YYYY-MM-DD string, not {}",
+                        type_name(v)
+                    ),
+                ))
+            }
+        }
+    }
+}
+
+/// An optional date field (an entry's `sunset`).
+pub fn optional_date(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, field: &str) -> PyResult<Option<Date>> {
+    match value {
+        None => Ok(None),
+        Some(v) if v.is_none() => Ok(None),
+        Some(v) => match as_of(py, Some(v)) {
+            Ok(d) => Ok(Some(d)),
+            Err(_) => Err(errors::invalid_input(
+                py,
+                "invalid_date",
+                field,
+                format!("{field} must be a datetime.date or a YYYY-MM-DD string"),
+            )),
+        },
+    }
+}
+
+fn date_from_py(v: &Bound<'_, PyAny>) -> PyResult<Date> {
+    let year: i16 = v.getattr("year")?.extract()?;
+    let month: i8 = v.getattr("month")?.extract()?;
+    let day: i8 = v.getattr("day")?.extract()?;
+    Date::new(year, month, day).map_err(|e| {
+        errors::invalid_input(
+            v.py(),
+            "invalid_date",
+            "as_of",
+            format!("{year:04}-{month:02}-{day:02} is out of range: {e}"),
+        )
+    })
+}
+
+/// A core date as a `datetime.date`.
+pub fn date_to_py(py: Python<'_>, d: Date) -> PyResult<Bound<'_, PyDate>> {
+    let month = u8::try_from(d.month()).unwrap_or(1);
+    let day = u8::try_from(d.day()).unwrap_or(1);
+    PyDate::new(py, i32::from(d.year()), month, day)
+}
+
+/// `stage`: one of the eight ids (or its number as a string), or `None`.
+pub fn stage(py: Python<'_>, value: Option<&Bound<'_, PyAny>>) -> PyResult<Option<Stage>> {
+    let Some(v) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    let Ok(s) = v.cast::<PyString>() else {
+        return Err(errors::invalid_input(
+            py,
+            "invalid_stage",
+            "stage",
+            format!(
+                "stage must be a stage id string such as \"intake\", not {}",
+                type_name(v)
+            ),
+        ));
+    };
+    s.to_cow()?
+        .parse::<Stage>()
+        .map(Some)
+        .map_err(|e| errors::invalid_input(py, "invalid_stage", "stage", e.to_string()))
+}
+
+/// A required stage id.
+pub fn required_stage(py: Python<'_>, value: &Bound<'_, PyAny>) -> PyResult<Stage> {
+    stage(py, Some(value))?.ok_or_else(|| {
+        errors::invalid_input(
+            py,
+            "invalid_stage",
+            "stage",
+            "stage must be a stage id string, not None".to_owned(),
+        )
+    })
+}
+
+/// `format`: `"yaml"` or `"json"`.
+pub fn format(py: Python<'_>, value: &str) -> PyResult<Format> {
+    Format::from_name(value).ok_or_else(|| {
+        errors::invalid_input(
+            py,
+            "invalid_format",
+            "format",
+            format!("unknown format `{value}`; expected \"yaml\" or \"json\""),
+        )
+    })
+}
+
+/// A JSON value as plain Python objects (dict, list, str, int, float, bool, None).
+pub fn json_to_py<'py>(py: Python<'py>, value: &serde_json::Value) -> PyResult<Bound<'py, PyAny>> {
+    use serde_json::Value;
+    Ok(match value {
+        Value::Null => py.None().into_bound(py),
+        Value::Bool(b) => b.into_pyobject(py)?.to_owned().into_any(),
+        Value::Number(n) => {
+            if let Some(i) = n.as_i64() {
+                i.into_pyobject(py)?.into_any()
+            } else if let Some(u) = n.as_u64() {
+                u.into_pyobject(py)?.into_any()
+            } else {
+                n.as_f64().unwrap_or(f64::NAN).into_pyobject(py)?.into_any()
+            }
+        }
+        Value::String(s) => PyString::new(py, s).into_any(),
+        Value::Array(items) => {
+            let list = PyList::empty(py);
+            for item in items {
+                list.append(json_to_py(py, item)?)?;
+            }
+            list.into_any()
+        }
+        Value::Object(map) => {
+            let dict = PyDict::new(py);
+            for (k, v) in map {
+                dict.set_item(k, json_to_py(py, v)?)?;
+            }
+            dict.into_any()
+        }
+    })
+}
+
+/// Any serializable core value as plain Python objects.
+pub fn to_py<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<Bound<'py, PyAny>> {
+    let json = serde_json::to_value(value)
+        .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot convert to JSON: {e}")))?;
+    json_to_py(py, &json)
+}
+
+/// `repr()` of a Python string, for `__repr__` methods.
+pub fn repr_str(py: Python<'_>, s: &str) -> String {
+    PyString::new(py, s)
+        .repr()
+        .map(|r| r.to_string())
+        .unwrap_or_else(|_| format!("{s:?}"))
+}
+
+/// `repr()` of an optional string (`None` when absent).
+pub fn repr_opt(py: Python<'_>, s: Option<&str>) -> String {
+    s.map_or_else(|| "None".to_owned(), |s| repr_str(py, s))
+}
+
+/// The Python type name of a value, for error messages.
+pub fn type_name(v: &Bound<'_, PyAny>) -> String {
+    v.get_type()
+        .name()
+        .map(|n| n.to_string())
+        .unwrap_or_else(|_| "object".to_owned())
+}

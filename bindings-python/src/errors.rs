@@ -1,0 +1,126 @@
+//! Raising the exceptions of `gangway._errors`.
+//!
+//! The exception classes are plain Python classes (structured fields, typed, with
+//! `__repr__`), defined once in `python/gangway/_errors.py`; this module builds
+//! instances of them from the core's errors.
+
+use pyo3::prelude::*;
+use pyo3::sync::PyOnceLock;
+use pyo3::types::{PyDict, PyList, PyType};
+
+use crate::report::Finding;
+
+static ERRORS: PyOnceLock<Py<PyModule>> = PyOnceLock::new();
+
+fn class<'py>(py: Python<'py>, name: &str) -> PyResult<Bound<'py, PyType>> {
+    let module = ERRORS.get_or_try_init(py, || PyModule::import(py, "gangway._errors").map(Bound::unbind))?;
+    Ok(module.bind(py).getattr(name)?.cast_into::<PyType>()?)
+}
+
+/// Builds `gangway.<name>(message, **kwargs)` as a `PyErr`; if that fails, the
+/// failure itself is returned.
+fn raise(py: Python<'_>, name: &str, message: String, kwargs: &Bound<'_, PyDict>) -> PyErr {
+    match class(py, name).and_then(|cls| cls.call((message,), Some(kwargs))) {
+        Ok(value) => PyErr::from_value(value),
+        Err(e) => e,
+    }
+}
+
+fn kwargs<'py>(
+    py: Python<'py>,
+    code: &str,
+    path: Option<&str>,
+    line: Option<u32>,
+    column: Option<u32>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let kw = PyDict::new(py);
+    kw.set_item("code", code)?;
+    kw.set_item("path", path)?;
+    kw.set_item("line", line)?;
+    kw.set_item("column", column)?;
+    Ok(kw)
+}
+
+/// `InvalidInputError`: a bad argument value (`invalid_stage`, `invalid_date`, …).
+/// `argument` names the parameter, as `path`.
+pub fn invalid_input(py: Python<'_>, code: &str, argument: &str, message: String) -> PyErr {
+    match kwargs(py, code, Some(argument), None, None) {
+        Ok(kw) => raise(py, "InvalidInputError", message, &kw),
+        Err(e) => e,
+    }
+}
+
+/// `ParseError` (code `packet.parse`) carrying the core error for `unreadable_report`.
+pub fn parse_error(py: Python<'_>, err: gangway::ParseError, source_name: Option<&str>) -> PyErr {
+    let pos = err.pos();
+    let build = || -> PyResult<PyErr> {
+        let kw = kwargs(
+            py,
+            gangway::ParseError::CODE,
+            Some(""),
+            Some(pos.line),
+            Some(pos.column),
+        )?;
+        kw.set_item("finding", Finding::from(err.finding()).into_pyobject(py)?)?;
+        kw.set_item("source_name", source_name)?;
+        kw.set_item("native", ParseFailure { inner: err.clone() }.into_pyobject(py)?)?;
+        Ok(raise(py, "ParseError", err.0.message.clone(), &kw))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// `RegistryError`: every problem, the first one's fields, and the canonical JSON.
+pub fn registry_error(py: Python<'_>, err: &gangway::RegistryError, source_name: Option<&str>) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let first = err.problems.first();
+        let kw = kwargs(
+            py,
+            err.code(),
+            first.map(|p| p.path.as_str()),
+            first.map(|p| p.line),
+            first.map(|p| p.column),
+        )?;
+        let problem_cls = class(py, "RegistryProblem")?;
+        let problems = PyList::empty(py);
+        for p in &err.problems {
+            problems.append(problem_cls.call1((p.code, &p.path, p.line, p.column, &p.message))?)?;
+        }
+        kw.set_item("problems", problems)?;
+        kw.set_item("json", err.to_json())?;
+        kw.set_item("source_name", source_name)?;
+        let message = first.map_or_else(|| err.to_string(), |p| p.message.clone());
+        Ok(raise(py, "RegistryError", message, &kw))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// `FileError` (also an `OSError`): a file that could not be read.
+pub fn file_error(py: Python<'_>, path: &std::path::Path, err: &std::io::Error) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let kw = kwargs(py, "file.unreadable", None, None, None)?;
+        kw.set_item("filename", path.display().to_string())?;
+        kw.set_item("errno", err.raw_os_error())?;
+        Ok(raise(
+            py,
+            "FileError",
+            format!("cannot read {}: {err}", path.display()),
+            &kw,
+        ))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// The core's parse error, kept inside a Python `ParseError` so that
+/// `gangway.unreadable_report` can build the report for it.
+#[pyclass(frozen, module = "gangway._gangway", name = "_ParseFailure")]
+#[derive(Debug)]
+pub struct ParseFailure {
+    pub inner: gangway::ParseError,
+}
+
+#[pymethods]
+impl ParseFailure {
+    fn __repr__(&self) -> String {
+        format!("<_ParseFailure {}>", self.inner)
+    }
+}

@@ -1,0 +1,134 @@
+"""The shared conformance corpus, run through Python.
+
+Follows ``conformance/src/lib.rs`` exactly: one test per folder
+``conformance/cases/<area>/<NNN-name>/`` holding ``case.yaml``; the output is compared
+byte for byte with ``expected.json``. Adding a case needs no code here.
+"""
+
+from __future__ import annotations
+
+import datetime
+from pathlib import Path
+from typing import Any
+
+import gangway
+import pytest
+import yaml
+
+CASES = Path(__file__).resolve().parents[2] / "conformance" / "cases"
+
+# Cases this runner cannot pass yet, with the reason: {"area/NNN-name": "why"}.
+XFAIL: dict[str, str] = {}
+
+_FIELDS = {"description", "operation", "stage", "as_of", "packet", "registry"}
+
+
+def discover(root: Path) -> list[Path]:
+    """Every case folder under ``root``, sorted by ``<area>/<case>`` name."""
+    cases = [
+        case
+        for area in root.iterdir()
+        if area.is_dir()
+        for case in area.iterdir()
+        if (case / "case.yaml").is_file()
+    ]
+    return sorted(cases, key=lambda c: f"{c.parent.name}/{c.name}")
+
+
+def read(path: Path) -> str:
+    # Strict UTF-8 and no newline translation, like Rust's `read_to_string`.
+    return path.read_bytes().decode("utf-8")
+
+
+class CaseSpec:
+    """What ``case.yaml`` says (unknown fields are refused, as in the Rust runner)."""
+
+    def __init__(self, raw: Any, name: str) -> None:
+        if not isinstance(raw, dict):
+            raise ValueError(f"{name}: case.yaml: expected a mapping")
+        unknown = set(raw) - _FIELDS
+        if unknown:
+            raise ValueError(f"{name}: case.yaml: unknown field(s) {sorted(unknown)}")
+        if not isinstance(raw.get("description"), str):
+            raise ValueError(f"{name}: case.yaml: missing description")
+        self.operation: str = raw.get("operation", "validate")
+        self.stage: str | None = None if raw.get("stage") is None else str(raw["stage"])
+        as_of = raw.get("as_of")
+        if as_of is None:
+            raise ValueError(f"{name}: case.yaml: missing as_of")
+        # YAML reads an unquoted 2026-11-22 as a date; the case means the text.
+        self.as_of: str = as_of.isoformat() if isinstance(as_of, datetime.date) else str(as_of)
+        self.packet: str | None = raw.get("packet")
+        self.registry: str | None = raw.get("registry")
+
+
+def run(case: Path) -> str:
+    """Runs a case and returns its canonical output (what ``expected.json`` must hold)."""
+    name = f"{case.parent.name}/{case.name}"
+    spec = CaseSpec(yaml.safe_load(read(case / "case.yaml")), name)
+    # As the Rust runner does, refuse a malformed date or stage before anything else.
+    if len(spec.as_of) != 10:
+        raise ValueError(f"{name}: bad as_of `{spec.as_of}`")
+    datetime.date.fromisoformat(spec.as_of)
+    if spec.stage is not None:
+        gangway.stage_number(spec.stage)
+    if spec.packet is not None:
+        packet_file = spec.packet
+    elif (case / "packet.json").is_file():
+        packet_file = "packet.json"
+    else:
+        packet_file = "packet.yaml"
+    registry = None
+    if spec.registry is not None:
+        try:
+            registry = gangway.Registry.from_yaml(read(case / spec.registry))
+        except gangway.RegistryError as err:
+            return err.to_json()
+    try:
+        # The core reads the file (size budget, UTF-8) and picks JSON for `.json`.
+        packet = gangway.Packet.from_path(case / packet_file)
+    except gangway.ParseError as err:
+        if spec.operation == "validate":
+            return gangway.unreadable_report(err, stage=spec.stage, as_of=spec.as_of).to_json()
+        if spec.operation == "progress":
+            return gangway.unreadable_progress(err, as_of=spec.as_of).to_json()
+        raise ValueError(f"{name}: unknown operation `{spec.operation}`") from err
+    if spec.operation == "validate":
+        return gangway.validate_packet(packet, registry, stage=spec.stage, as_of=spec.as_of).to_json()
+    if spec.operation == "progress":
+        return gangway.progress(packet, registry, as_of=spec.as_of).to_json()
+    raise ValueError(f"{name}: unknown operation `{spec.operation}`")
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "case" in metafunc.fixturenames:
+        cases = discover(CASES)
+        params = [
+            pytest.param(
+                c,
+                id=f"{c.parent.name}/{c.name}",
+                marks=[pytest.mark.xfail(reason=XFAIL[k], strict=True)]
+                if (k := f"{c.parent.name}/{c.name}") in XFAIL
+                else [],
+            )
+            for c in cases
+        ]
+        metafunc.parametrize("case", params)
+
+
+def test_case(case: Path) -> None:
+    actual = run(case).encode("utf-8")
+    expected_path = case / "expected.json"
+    assert expected_path.is_file(), f"no expected.json in {case}; run `make regen`"
+    expected = expected_path.read_bytes()
+    if actual != expected:
+        pytest.fail(
+            "output differs from expected.json\n--- expected\n"
+            + expected.decode("utf-8", "replace")
+            + "\n+++ actual\n"
+            + actual.decode("utf-8")
+        )
+
+
+def test_corpus_is_not_empty() -> None:
+    assert len(discover(CASES)) > 0
