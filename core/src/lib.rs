@@ -2,6 +2,7 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod audit;
 pub mod decode;
 pub mod packet;
 pub mod registry;
@@ -10,14 +11,17 @@ pub mod report;
 pub mod rules;
 pub mod stage;
 pub mod starter;
+pub mod store;
 pub mod tree;
 pub mod validate;
 
+pub use audit::Origin;
 pub use jiff::civil::Date;
 pub use packet::{Format, Packet, ParseError, json_schema};
 pub use registry::{Entry, Kind, Registry, RegistryError, State};
 pub use report::{Finding, Progress, Report, Severity, StageStatus, Suggestion};
 pub use stage::Stage;
 pub use starter::starter_packet;
+pub use store::{Store, StoreError};
 pub use tree::Limits;
 pub use validate::{progress, validate};

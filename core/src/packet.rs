@@ -783,9 +783,15 @@ impl Packet {
         out.extend(found);
     }
 
-    /// The canonical JSON of the document (used for digests).
+    /// The canonical JSON of the document: compact, object keys sorted, so two
+    /// documents that mean the same (YAML or JSON, any key order) are the same bytes.
     pub fn canonical_json(&self) -> String {
-        serde_json::to_string(&self.doc.to_json()).unwrap_or_default()
+        serde_json::to_string(&sorted(self.doc.to_json())).unwrap_or_default()
+    }
+
+    /// SHA-256 (hex) of [`Packet::canonical_json`]: what a review signs off.
+    pub fn digest(&self) -> String {
+        crate::store::sha256_hex(self.canonical_json().as_bytes())
     }
 
     /// The stage and requiredness of the field at `pointer`, if the schema has one.
@@ -800,6 +806,18 @@ impl Packet {
                 required: true,
             },
         )
+    }
+}
+
+fn sorted(v: Json) -> Json {
+    match v {
+        Json::Object(map) => {
+            let mut entries: Vec<(String, Json)> = map.into_iter().collect();
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            Json::Object(entries.into_iter().map(|(k, v)| (k, sorted(v))).collect())
+        }
+        Json::Array(items) => Json::Array(items.into_iter().map(sorted).collect()),
+        other => other,
     }
 }
 
