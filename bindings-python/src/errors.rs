@@ -94,6 +94,15 @@ pub fn registry_error(py: Python<'_>, err: &gangway::RegistryError, source_name:
     build().unwrap_or_else(|e| e)
 }
 
+/// `StoreError`: a store operation refused or failed, with its stable code
+/// (`registry.illegal_transition`, `registry.exists`, `packet.not_found`, …).
+pub fn store_error(py: Python<'_>, err: &gangway::StoreError) -> PyErr {
+    match kwargs(py, err.code(), None, None, None) {
+        Ok(kw) => raise(py, "StoreError", err.to_string(), &kw),
+        Err(e) => e,
+    }
+}
+
 /// `FileError` (also an `OSError`): a file that could not be read.
 pub fn file_error(py: Python<'_>, path: &std::path::Path, err: &std::io::Error) -> PyErr {
     let build = || -> PyResult<PyErr> {

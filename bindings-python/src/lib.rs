@@ -10,6 +10,7 @@ mod errors;
 mod packet;
 mod registry;
 mod report;
+mod store;
 
 use std::sync::Arc;
 
@@ -292,5 +293,8 @@ fn _gangway(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(rules, m)?)?;
     m.add_function(wrap_pyfunction!(can_change_state, m)?)?;
     m.add_function(wrap_pyfunction!(_time_in_rust, m)?)?;
+    m.add_class::<store::Store>()?;
+    m.add_function(wrap_pyfunction!(store::verify_audit_export, m)?)?;
+    m.add_function(wrap_pyfunction!(store::generate_audit_key, m)?)?;
     Ok(())
 }

@@ -28,6 +28,21 @@ pub fn state(py: Python<'_>, s: &str) -> PyResult<State> {
     })
 }
 
+/// An optional usage-unit version: semver or `v1` shorthand.
+pub fn version(py: Python<'_>, v: Option<&str>) -> PyResult<Option<gangway::Version>> {
+    match v {
+        None => Ok(None),
+        Some(v) => parse_version(v).map(Some).ok_or_else(|| {
+            errors::invalid_input(
+                py,
+                "invalid_version",
+                "version",
+                format!("`{v}` is not a version; write it as semver (1.0.0) or v1"),
+            )
+        }),
+    }
+}
+
 /// One registry entry.
 #[pyclass(frozen, eq, module = "gangway", name = "Entry")]
 #[derive(Debug, Clone, PartialEq)]
@@ -53,17 +68,7 @@ impl Entry {
         description: Option<String>,
         sunset: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<Entry> {
-        let version = match version {
-            None => None,
-            Some(v) => Some(parse_version(v).ok_or_else(|| {
-                errors::invalid_input(
-                    py,
-                    "invalid_version",
-                    "version",
-                    format!("`{v}` is not a version; write it as semver (1.0.0) or v1"),
-                )
-            })?),
-        };
+        let version = self::version(py, version)?;
         Ok(Entry {
             inner: gangway::Entry {
                 kind: self::kind(py, kind)?,

@@ -16,7 +16,9 @@ pub mod tree;
 pub mod validate;
 
 pub use audit::Origin;
+pub use jiff::Timestamp;
 pub use jiff::civil::Date;
+pub use semver::Version;
 pub use packet::{Format, Packet, ParseError, json_schema};
 pub use registry::{Entry, Kind, Registry, RegistryError, State};
 pub use report::{Finding, Progress, Report, Severity, StageStatus, Suggestion};

@@ -23,6 +23,7 @@ from ._errors import (
     ParseError,
     RegistryError,
     RegistryProblem,
+    StoreError,
 )
 from ._gangway import (
     ENTRY_STATES,
@@ -37,9 +38,11 @@ from ._gangway import (
     Registry,
     Report,
     StageStatus,
+    Store,
     Suggestion,
     __version__,
     can_change_state,
+    generate_audit_key,
     json_schema,
     progress,
     rules,
@@ -50,6 +53,7 @@ from ._gangway import (
     unreadable_report,
     validate_packet,
     validate_source,
+    verify_audit_export,
 )
 
 __all__ = [
@@ -72,9 +76,12 @@ __all__ = [
     "RegistryProblem",
     "Report",
     "StageStatus",
+    "Store",
+    "StoreError",
     "Suggestion",
     "__version__",
     "can_change_state",
+    "generate_audit_key",
     "json_schema",
     "progress",
     "rules",
@@ -85,4 +92,5 @@ __all__ = [
     "unreadable_report",
     "validate_packet",
     "validate_source",
+    "verify_audit_export",
 ]

@@ -22,6 +22,7 @@ __all__ = [
     "ParseError",
     "RegistryError",
     "RegistryProblem",
+    "StoreError",
 ]
 
 
@@ -114,6 +115,13 @@ class RegistryProblem(NamedTuple):
     """1-based column."""
     message: str
     """For people."""
+
+
+class StoreError(GangwayError):
+    """A store operation that was refused or failed. ``code`` says which:
+    ``registry.illegal_transition`` (a lifecycle move backwards or out of retired),
+    ``registry.exists``, ``registry.not_found``, ``packet.not_found``, ``packet.parse``,
+    ``store.invalid``, ``store.version``, ``store.sqlite``."""
 
 
 class RegistryError(GangwayError, ValueError):

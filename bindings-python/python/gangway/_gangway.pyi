@@ -12,6 +12,7 @@ from ._errors import ParseError
 _Date = datetime.date | str
 _Path = str | os.PathLike[str]
 _Format = Literal["yaml", "json"]
+_Timestamp = datetime.datetime | str
 
 __all__ = [
     "ENTRY_STATES",
@@ -26,11 +27,13 @@ __all__ = [
     "Registry",
     "Report",
     "StageStatus",
+    "Store",
     "Suggestion",
     "_ParseFailure",
     "__version__",
     "_time_in_rust",
     "can_change_state",
+    "generate_audit_key",
     "json_schema",
     "progress",
     "rules",
@@ -41,6 +44,7 @@ __all__ = [
     "unreadable_report",
     "validate_packet",
     "validate_source",
+    "verify_audit_export",
 ]
 
 __version__: str
@@ -309,3 +313,81 @@ def _time_in_rust(
     as_of: _Date | None,
     iterations: int,
 ) -> float: ...
+
+@final
+class Store:
+    @staticmethod
+    def open(path: _Path) -> Store: ...
+    @staticmethod
+    def in_memory() -> Store: ...
+    @property
+    def path(self) -> str | None: ...
+    def add_entry(
+        self, entry: Entry, *, actor: str, at: _Timestamp | None = None, request_id: str | None = None
+    ) -> None: ...
+    def update_entry(
+        self, entry: Entry, *, actor: str, at: _Timestamp | None = None, request_id: str | None = None
+    ) -> Entry: ...
+    def set_state(
+        self,
+        kind: str,
+        key: str,
+        state: str,
+        *,
+        version: str | None = None,
+        sunset: _Date | None = None,
+        actor: str,
+        at: _Timestamp | None = None,
+        request_id: str | None = None,
+    ) -> Entry: ...
+    def entry(self, kind: str, key: str, version: str | None = None) -> Entry | None: ...
+    def entries(self, kind: str | None = None) -> list[Entry]: ...
+    def registry(self) -> Registry: ...
+    def import_registry(
+        self, text: str, *, actor: str, at: _Timestamp | None = None, request_id: str | None = None
+    ) -> dict[str, int]: ...
+    def export_registry(self) -> str: ...
+    def put_packet(
+        self,
+        packet: Packet | str,
+        *,
+        format: _Format = "yaml",
+        actor: str,
+        at: _Timestamp | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]: ...
+    def packets(self) -> list[dict[str, Any]]: ...
+    def packet_history(self, packet_id: str) -> list[dict[str, Any]]: ...
+    def packet(self, packet_id: str, version: int | None = None) -> Packet: ...
+    def impact(self, kind: str, key: str, version: str | None = None) -> list[dict[str, Any]]: ...
+    def dry_run_set_state(
+        self, kind: str, key: str, state: str, *, version: str | None = None, as_of: _Date | None = None
+    ) -> list[dict[str, Any]]: ...
+    def dry_run_remove(
+        self, kind: str, key: str, *, version: str | None = None, as_of: _Date | None = None
+    ) -> list[dict[str, Any]]: ...
+    def dry_run_add(self, entry: Entry, *, as_of: _Date | None = None) -> list[dict[str, Any]]: ...
+    def audit_records(
+        self,
+        *,
+        actor: str | None = None,
+        action: str | None = None,
+        target: str | None = None,
+        since: _Timestamp | None = None,
+        until: _Timestamp | None = None,
+    ) -> list[dict[str, Any]]: ...
+    def audit_verify(self) -> dict[str, Any]: ...
+    def audit_export(self) -> str: ...
+    def audit_checkpoint(
+        self,
+        *,
+        actor: str,
+        key: str | None = None,
+        at: _Timestamp | None = None,
+        request_id: str | None = None,
+    ) -> dict[str, Any]: ...
+
+def verify_audit_export(
+    jsonl: str, checkpoint: str | dict[str, Any] | None = None, *, public_key: str | None = None
+) -> dict[str, Any]: ...
+def generate_audit_key() -> tuple[str, str]: ...

@@ -1,0 +1,402 @@
+//! `Store`: the SQLite store (registry, packet versions, audit log) and the audit
+//! log's offline checks. Thin: every operation is the core's.
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use gangway::audit::{Checkpoint, Origin};
+use gangway::store::{AuditFilter, Change, EntryRef};
+use gangway::Format;
+use pyo3::prelude::*;
+use pyo3::types::{PyDateTime, PyString};
+
+use crate::convert;
+use crate::errors;
+use crate::packet::Packet;
+use crate::registry::{self, Entry, Registry};
+
+/// `at`: an aware `datetime.datetime`, an RFC 3339 string, or `None` for now.
+fn timestamp(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, field: &str) -> PyResult<Option<gangway::Timestamp>> {
+    let Some(v) = value.filter(|v| !v.is_none()) else {
+        return Ok(None);
+    };
+    let text: String = if v.is_instance_of::<PyDateTime>() {
+        if v.getattr("tzinfo")?.is_none() {
+            return Err(errors::invalid_input(
+                py,
+                "invalid_timestamp",
+                field,
+                format!("{field} must be timezone-aware (e.g. datetime.now(timezone.utc))"),
+            ));
+        }
+        v.call_method0("isoformat")?.extract()?
+    } else if let Ok(s) = v.cast::<PyString>() {
+        s.to_cow()?.into_owned()
+    } else {
+        return Err(errors::invalid_input(
+            py,
+            "invalid_timestamp",
+            field,
+            format!("{field} must be a datetime or an RFC 3339 string, not {}", convert::type_name(v)),
+        ));
+    };
+    text.parse::<gangway::Timestamp>().map(Some).map_err(|e| {
+        errors::invalid_input(py, "invalid_timestamp", field, format!("`{text}` is not an RFC 3339 timestamp: {e}"))
+    })
+}
+
+fn origin(py: Python<'_>, actor: String, at: Option<&Bound<'_, PyAny>>, request_id: Option<String>) -> PyResult<Origin> {
+    if actor.trim().is_empty() {
+        return Err(errors::invalid_input(py, "invalid_actor", "actor", "actor must name who makes the change".to_owned()));
+    }
+    Ok(Origin {
+        actor,
+        at: timestamp(py, at, "at")?.unwrap_or_else(gangway::Timestamp::now),
+        request_id,
+    })
+}
+
+fn entry_ref(py: Python<'_>, kind: &str, key: String, version: Option<&str>) -> PyResult<EntryRef> {
+    Ok(EntryRef {
+        kind: registry::kind(py, kind)?,
+        key,
+        version: registry::version(py, version)?,
+    })
+}
+
+/// The SQLite store: registry entries, every version of every packet, and the
+/// tamper-evident audit log. Every change takes an `actor` (and optionally `at` and
+/// `request_id`) and is audited in the same transaction.
+#[pyclass(module = "gangway", name = "Store")]
+#[derive(Debug)]
+pub struct Store {
+    inner: Mutex<gangway::Store>,
+    path: Option<String>,
+}
+
+impl Store {
+    /// Runs `f` on the store with the GIL released.
+    fn with<T: Send>(
+        &self,
+        py: Python<'_>,
+        f: impl FnOnce(&mut gangway::Store) -> Result<T, gangway::StoreError> + Send,
+    ) -> PyResult<T> {
+        let result = py.detach(|| match self.inner.lock() {
+            Ok(mut guard) => f(&mut guard).map_err(Some),
+            Err(_) => Err(None),
+        });
+        result.map_err(|e| match e {
+            Some(err) => errors::store_error(py, &err),
+            None => errors::invalid_input(py, "store.poisoned", "store", "the store was poisoned by a panic in another thread".to_owned()),
+        })
+    }
+}
+
+#[pymethods]
+impl Store {
+    /// Opens (creating if needed) a store file and runs its migrations.
+    #[staticmethod]
+    fn open(py: Python<'_>, path: PathBuf) -> PyResult<Store> {
+        let display = path.display().to_string();
+        let store = py.detach(|| gangway::Store::open(&path)).map_err(|e| errors::store_error(py, &e))?;
+        Ok(Store {
+            inner: Mutex::new(store),
+            path: Some(display),
+        })
+    }
+
+    /// A store in memory (for tests and notebooks).
+    #[staticmethod]
+    fn in_memory(py: Python<'_>) -> PyResult<Store> {
+        let store = gangway::Store::open_in_memory().map_err(|e| errors::store_error(py, &e))?;
+        Ok(Store {
+            inner: Mutex::new(store),
+            path: None,
+        })
+    }
+
+    /// The file, or `None` in memory.
+    #[getter]
+    fn path(&self) -> Option<&str> {
+        self.path.as_deref()
+    }
+
+    /// Adds an entry (refused with code `registry.exists` when it is there).
+    #[pyo3(signature = (entry, *, actor, at = None, request_id = None))]
+    fn add_entry(&self, py: Python<'_>, entry: &Bound<'_, Entry>, actor: String, at: Option<&Bound<'_, PyAny>>, request_id: Option<String>) -> PyResult<()> {
+        let o = origin(py, actor, at, request_id)?;
+        let e = entry.get().inner.clone();
+        self.with(py, move |s| s.add_entry(&o, &e))
+    }
+
+    /// Changes an entry's owner, product, description and sunset (not its state).
+    #[pyo3(signature = (entry, *, actor, at = None, request_id = None))]
+    fn update_entry(&self, py: Python<'_>, entry: &Bound<'_, Entry>, actor: String, at: Option<&Bound<'_, PyAny>>, request_id: Option<String>) -> PyResult<Entry> {
+        let o = origin(py, actor, at, request_id)?;
+        let e = entry.get().inner.clone();
+        Ok(Entry { inner: self.with(py, move |s| s.update_entry(&o, &e))? })
+    }
+
+    /// Moves an entry along draft → active → deprecated → retired; an illegal move
+    /// raises `StoreError` with code `registry.illegal_transition`.
+    #[pyo3(signature = (kind, key, state, *, version = None, sunset = None, actor, at = None, request_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn set_state(
+        &self,
+        py: Python<'_>,
+        kind: &str,
+        key: String,
+        state: &str,
+        version: Option<&str>,
+        sunset: Option<&Bound<'_, PyAny>>,
+        actor: String,
+        at: Option<&Bound<'_, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<Entry> {
+        let r = entry_ref(py, kind, key, version)?;
+        let to = registry::state(py, state)?;
+        let sunset = convert::optional_date(py, sunset, "sunset")?;
+        let o = origin(py, actor, at, request_id)?;
+        Ok(Entry { inner: self.with(py, move |s| s.set_state(&o, &r, to, sunset))? })
+    }
+
+    /// One entry, or `None`.
+    #[pyo3(signature = (kind, key, version = None))]
+    fn entry(&self, py: Python<'_>, kind: &str, key: String, version: Option<&str>) -> PyResult<Option<Entry>> {
+        let r = entry_ref(py, kind, key, version)?;
+        Ok(self.with(py, move |s| s.entry(&r))?.map(|inner| Entry { inner }))
+    }
+
+    /// Every entry (of `kind`), sorted by kind, key and version.
+    #[pyo3(signature = (kind = None))]
+    fn entries(&self, py: Python<'_>, kind: Option<&str>) -> PyResult<Vec<Entry>> {
+        let kind = kind.map(|k| registry::kind(py, k)).transpose()?;
+        Ok(self.with(py, move |s| s.entries(kind))?.into_iter().map(|inner| Entry { inner }).collect())
+    }
+
+    /// The registry as it is now, for `validate_packet`.
+    fn registry(&self, py: Python<'_>) -> PyResult<Registry> {
+        let inner = self.with(py, |s| s.registry())?;
+        Ok(Registry { inner, source_name: self.path.clone() })
+    }
+
+    /// Applies a registry document (adds, moves forward, updates; all audited).
+    /// Returns `{added, updated, moved, unchanged}`.
+    #[pyo3(signature = (text, *, actor, at = None, request_id = None))]
+    fn import_registry<'py>(&self, py: Python<'py>, text: String, actor: String, at: Option<&Bound<'py, PyAny>>, request_id: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+        let o = origin(py, actor, at, request_id)?;
+        let sum = self.with(py, move |s| s.import_registry(&o, &text))?;
+        convert::to_py(py, &sum)
+    }
+
+    /// The registry as a registry document (byte-stable).
+    fn export_registry(&self, py: Python<'_>) -> PyResult<String> {
+        self.with(py, |s| s.export_registry())
+    }
+
+    /// Stores a new version of a packet (a `Packet`, or text with `format`). Returns
+    /// `{info: {packet_id, version, digest, ...}, created}`; an identical document
+    /// is not stored twice.
+    #[pyo3(signature = (packet, *, format = "yaml", actor, at = None, request_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn put_packet<'py>(
+        &self,
+        py: Python<'py>,
+        packet: &Bound<'py, PyAny>,
+        format: &str,
+        actor: String,
+        at: Option<&Bound<'py, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let (text, fmt) = if let Ok(p) = packet.cast::<Packet>() {
+            let p = p.get();
+            (p.source.text.as_deref().unwrap_or_default().to_owned(), p.format)
+        } else if let Ok(s) = packet.cast::<PyString>() {
+            (s.to_cow()?.into_owned(), convert::format(py, format)?)
+        } else {
+            return Err(errors::invalid_input(
+                py,
+                "invalid_packet",
+                "packet",
+                format!("packet must be a gangway.Packet or its text, not {}", convert::type_name(packet)),
+            ));
+        };
+        let o = origin(py, actor, at, request_id)?;
+        let out = self.with(py, move |s| s.put_packet(&o, &text, fmt))?;
+        convert::to_py(py, &out)
+    }
+
+    /// The current version of every stored packet.
+    fn packets<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let list = self.with(py, |s| s.packets())?;
+        convert::to_py(py, &list)
+    }
+
+    /// Every stored version of one packet, oldest first.
+    fn packet_history<'py>(&self, py: Python<'py>, packet_id: String) -> PyResult<Bound<'py, PyAny>> {
+        let list = self.with(py, move |s| s.packet_history(&packet_id))?;
+        convert::to_py(py, &list)
+    }
+
+    /// A stored version (the current one by default), parsed.
+    #[pyo3(signature = (packet_id, version = None))]
+    fn packet(&self, py: Python<'_>, packet_id: String, version: Option<u32>) -> PyResult<Packet> {
+        let stored = self.with(py, move |s| s.packet(&packet_id, version))?;
+        let format = Format::from_name(&stored.info.format).unwrap_or(Format::Yaml);
+        let name = format!("store:{}@{}", stored.info.packet_id, stored.info.version);
+        Packet::parse(py, stored.text, format, gangway::Limits::default(), Some(name))
+    }
+
+    /// Every stored packet (current version) that names the entry, and where.
+    #[pyo3(signature = (kind, key, version = None))]
+    fn impact<'py>(&self, py: Python<'py>, kind: &str, key: String, version: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+        let r = entry_ref(py, kind, key, version)?;
+        let hits = self.with(py, move |s| s.impact(&r))?;
+        convert::to_py(py, &hits)
+    }
+
+    /// The stored packets whose verdict would flip if the entry moved to `state`
+    /// (nothing lands).
+    #[pyo3(signature = (kind, key, state, *, version = None, as_of = None))]
+    fn dry_run_set_state<'py>(
+        &self,
+        py: Python<'py>,
+        kind: &str,
+        key: String,
+        state: &str,
+        version: Option<&str>,
+        as_of: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let change = Change::SetState {
+            entry: entry_ref(py, kind, key, version)?,
+            to: registry::state(py, state)?,
+        };
+        self.dry_run(py, change, as_of)
+    }
+
+    /// The stored packets whose verdict would flip if the entry were removed.
+    #[pyo3(signature = (kind, key, *, version = None, as_of = None))]
+    fn dry_run_remove<'py>(
+        &self,
+        py: Python<'py>,
+        kind: &str,
+        key: String,
+        version: Option<&str>,
+        as_of: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let change = Change::Remove(entry_ref(py, kind, key, version)?);
+        self.dry_run(py, change, as_of)
+    }
+
+    /// The stored packets whose verdict would flip if `entry` were added.
+    #[pyo3(signature = (entry, *, as_of = None))]
+    fn dry_run_add<'py>(&self, py: Python<'py>, entry: &Bound<'py, Entry>, as_of: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let change = Change::Add(entry.get().inner.clone());
+        self.dry_run(py, change, as_of)
+    }
+
+    /// Audit records, filtered (all given filters apply; `target` also matches
+    /// targets that start with it).
+    #[pyo3(signature = (*, actor = None, action = None, target = None, since = None, until = None))]
+    fn audit_records<'py>(
+        &self,
+        py: Python<'py>,
+        actor: Option<String>,
+        action: Option<String>,
+        target: Option<String>,
+        since: Option<&Bound<'py, PyAny>>,
+        until: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let filter = AuditFilter {
+            actor,
+            action,
+            target,
+            since: timestamp(py, since, "since")?,
+            until: timestamp(py, until, "until")?,
+        };
+        let records = self.with(py, move |s| s.audit_records(&filter))?;
+        convert::to_py(py, &records)
+    }
+
+    /// Walks the log; `{ok, records, head, breach}` names the first bad record.
+    fn audit_verify<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let v = self.with(py, |s| s.audit_verify())?;
+        convert::to_py(py, &v)
+    }
+
+    /// The whole log as JSON Lines.
+    fn audit_export(&self, py: Python<'_>) -> PyResult<String> {
+        let bytes = self.with(py, |s| {
+            let mut out = Vec::new();
+            s.audit_export(&mut out)?;
+            Ok(out)
+        })?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
+    }
+
+    /// Takes a checkpoint (signed when `key` — a hex Ed25519 seed — is given) and
+    /// records that it was taken. Returns the checkpoint as a dict.
+    #[pyo3(signature = (*, actor, key = None, at = None, request_id = None))]
+    fn audit_checkpoint<'py>(
+        &self,
+        py: Python<'py>,
+        actor: String,
+        key: Option<String>,
+        at: Option<&Bound<'py, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let o = origin(py, actor, at, request_id)?;
+        let cp = self.with(py, move |s| s.audit_checkpoint(&o, key.as_deref()))?;
+        convert::to_py(py, &cp)
+    }
+
+    fn __repr__(&self) -> String {
+        match &self.path {
+            Some(p) => format!("Store(path={p:?})"),
+            None => "Store(in_memory)".to_owned(),
+        }
+    }
+}
+
+impl Store {
+    fn dry_run<'py>(&self, py: Python<'py>, change: Change, as_of: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+        let as_of = convert::as_of(py, as_of)?;
+        let flips = self.with(py, move |s| s.dry_run(&change, as_of))?;
+        convert::to_py(py, &flips)
+    }
+}
+
+/// Verifies an exported log (JSON Lines) and, when `checkpoint` (its JSON text or a
+/// dict) is given, that the log extends it unchanged; `public_key` (hex) pins the
+/// checkpoint's signer. Returns `{ok, records, head, breach}`.
+#[pyfunction]
+#[pyo3(signature = (jsonl, checkpoint = None, *, public_key = None))]
+pub fn verify_audit_export<'py>(
+    py: Python<'py>,
+    jsonl: String,
+    checkpoint: Option<&Bound<'py, PyAny>>,
+    public_key: Option<String>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let cp: Option<Checkpoint> = match checkpoint.filter(|c| !c.is_none()) {
+        None => None,
+        Some(c) => {
+            let text: String = if let Ok(s) = c.cast::<PyString>() {
+                s.to_cow()?.into_owned()
+            } else {
+                PyModule::import(py, "json")?.call_method1("dumps", (c,))?.extract()?
+            };
+            Some(serde_json::from_str(&text).map_err(|e| {
+                errors::invalid_input(py, "invalid_checkpoint", "checkpoint", format!("not a checkpoint: {e}"))
+            })?)
+        }
+    };
+    let v = py.detach(|| gangway::audit::verify_export(&jsonl, cp.as_ref(), public_key.as_deref()));
+    convert::to_py(py, &v)
+}
+
+/// A new Ed25519 signing key for checkpoints: `(seed_hex, public_key_hex)`. Keep the
+/// seed secret.
+#[pyfunction]
+pub fn generate_audit_key(py: Python<'_>) -> PyResult<(String, String)> {
+    gangway::audit::generate_key().map_err(|e| errors::invalid_input(py, "audit.key", "key", e.0))
+}
