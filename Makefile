@@ -77,10 +77,12 @@ notebook: python-build
 bench-python: python-release
 	$(VENV_PY) scripts/bench_python.py
 
-## Criterion benchmarks (parse, validate against a 10,000-entry registry, progress, CLI).
+## Criterion benchmarks (parse, validate against a 10,000-entry registry, progress, CLI;
+## the run-time guards against the same size of registry).
 bench:
 	$(CARGO) build -q --release -p gangway-cli
 	$(CARGO) bench -p gangway --bench validate
+	$(CARGO) bench -p gangway --bench guards
 
 schema:
 	$(CARGO) run -q -p gangway-cli -- schema --output docs/packet.schema.json

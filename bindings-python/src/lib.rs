@@ -7,6 +7,7 @@
 
 mod convert;
 mod errors;
+mod guard;
 mod packet;
 mod registry;
 mod report;
@@ -294,6 +295,11 @@ fn _gangway(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(can_change_state, m)?)?;
     m.add_function(wrap_pyfunction!(_time_in_rust, m)?)?;
     m.add_class::<store::Store>()?;
+    m.add_class::<guard::Snapshot>()?;
+    m.add_class::<guard::Guards>()?;
+    m.add_class::<guard::Rejection>()?;
+    m.add_function(wrap_pyfunction!(guard::scan, m)?)?;
+    m.add_function(wrap_pyfunction!(guard::owner_of, m)?)?;
     m.add_function(wrap_pyfunction!(store::verify_audit_export, m)?)?;
     m.add_function(wrap_pyfunction!(store::generate_audit_key, m)?)?;
     Ok(())

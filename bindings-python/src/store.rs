@@ -4,9 +4,9 @@
 use std::path::PathBuf;
 use std::sync::Mutex;
 
+use gangway::Format;
 use gangway::audit::{Checkpoint, Origin};
 use gangway::store::{AuditFilter, Change, EntryRef};
-use gangway::Format;
 use pyo3::prelude::*;
 use pyo3::types::{PyDateTime, PyString};
 
@@ -16,7 +16,11 @@ use crate::packet::Packet;
 use crate::registry::{self, Entry, Registry};
 
 /// `at`: an aware `datetime.datetime`, an RFC 3339 string, or `None` for now.
-fn timestamp(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, field: &str) -> PyResult<Option<gangway::Timestamp>> {
+pub fn timestamp(
+    py: Python<'_>,
+    value: Option<&Bound<'_, PyAny>>,
+    field: &str,
+) -> PyResult<Option<gangway::Timestamp>> {
     let Some(v) = value.filter(|v| !v.is_none()) else {
         return Ok(None);
     };
@@ -37,17 +41,35 @@ fn timestamp(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, field: &str) -> P
             py,
             "invalid_timestamp",
             field,
-            format!("{field} must be a datetime or an RFC 3339 string, not {}", convert::type_name(v)),
+            format!(
+                "{field} must be a datetime or an RFC 3339 string, not {}",
+                convert::type_name(v)
+            ),
         ));
     };
     text.parse::<gangway::Timestamp>().map(Some).map_err(|e| {
-        errors::invalid_input(py, "invalid_timestamp", field, format!("`{text}` is not an RFC 3339 timestamp: {e}"))
+        errors::invalid_input(
+            py,
+            "invalid_timestamp",
+            field,
+            format!("`{text}` is not an RFC 3339 timestamp: {e}"),
+        )
     })
 }
 
-fn origin(py: Python<'_>, actor: String, at: Option<&Bound<'_, PyAny>>, request_id: Option<String>) -> PyResult<Origin> {
+fn origin(
+    py: Python<'_>,
+    actor: String,
+    at: Option<&Bound<'_, PyAny>>,
+    request_id: Option<String>,
+) -> PyResult<Origin> {
     if actor.trim().is_empty() {
-        return Err(errors::invalid_input(py, "invalid_actor", "actor", "actor must name who makes the change".to_owned()));
+        return Err(errors::invalid_input(
+            py,
+            "invalid_actor",
+            "actor",
+            "actor must name who makes the change".to_owned(),
+        ));
     }
     Ok(Origin {
         actor,
@@ -87,7 +109,12 @@ impl Store {
         });
         result.map_err(|e| match e {
             Some(err) => errors::store_error(py, &err),
-            None => errors::invalid_input(py, "store.poisoned", "store", "the store was poisoned by a panic in another thread".to_owned()),
+            None => errors::invalid_input(
+                py,
+                "store.poisoned",
+                "store",
+                "the store was poisoned by a panic in another thread".to_owned(),
+            ),
         })
     }
 }
@@ -98,7 +125,9 @@ impl Store {
     #[staticmethod]
     fn open(py: Python<'_>, path: PathBuf) -> PyResult<Store> {
         let display = path.display().to_string();
-        let store = py.detach(|| gangway::Store::open(&path)).map_err(|e| errors::store_error(py, &e))?;
+        let store = py
+            .detach(|| gangway::Store::open(&path))
+            .map_err(|e| errors::store_error(py, &e))?;
         Ok(Store {
             inner: Mutex::new(store),
             path: Some(display),
@@ -123,7 +152,14 @@ impl Store {
 
     /// Adds an entry (refused with code `registry.exists` when it is there).
     #[pyo3(signature = (entry, *, actor, at = None, request_id = None))]
-    fn add_entry(&self, py: Python<'_>, entry: &Bound<'_, Entry>, actor: String, at: Option<&Bound<'_, PyAny>>, request_id: Option<String>) -> PyResult<()> {
+    fn add_entry(
+        &self,
+        py: Python<'_>,
+        entry: &Bound<'_, Entry>,
+        actor: String,
+        at: Option<&Bound<'_, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<()> {
         let o = origin(py, actor, at, request_id)?;
         let e = entry.get().inner.clone();
         self.with(py, move |s| s.add_entry(&o, &e))
@@ -131,10 +167,19 @@ impl Store {
 
     /// Changes an entry's owner, product, description and sunset (not its state).
     #[pyo3(signature = (entry, *, actor, at = None, request_id = None))]
-    fn update_entry(&self, py: Python<'_>, entry: &Bound<'_, Entry>, actor: String, at: Option<&Bound<'_, PyAny>>, request_id: Option<String>) -> PyResult<Entry> {
+    fn update_entry(
+        &self,
+        py: Python<'_>,
+        entry: &Bound<'_, Entry>,
+        actor: String,
+        at: Option<&Bound<'_, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<Entry> {
         let o = origin(py, actor, at, request_id)?;
         let e = entry.get().inner.clone();
-        Ok(Entry { inner: self.with(py, move |s| s.update_entry(&o, &e))? })
+        Ok(Entry {
+            inner: self.with(py, move |s| s.update_entry(&o, &e))?,
+        })
     }
 
     /// Moves an entry along draft → active → deprecated → retired; an illegal move
@@ -157,7 +202,9 @@ impl Store {
         let to = registry::state(py, state)?;
         let sunset = convert::optional_date(py, sunset, "sunset")?;
         let o = origin(py, actor, at, request_id)?;
-        Ok(Entry { inner: self.with(py, move |s| s.set_state(&o, &r, to, sunset))? })
+        Ok(Entry {
+            inner: self.with(py, move |s| s.set_state(&o, &r, to, sunset))?,
+        })
     }
 
     /// One entry, or `None`.
@@ -167,23 +214,51 @@ impl Store {
         Ok(self.with(py, move |s| s.entry(&r))?.map(|inner| Entry { inner }))
     }
 
+    /// One entry, like `entry`, but a missing one raises `StoreError` with code
+    /// `registry.not_found` (the message names the kind and `key@version`).
+    #[pyo3(signature = (kind, key, version = None))]
+    fn require_entry(&self, py: Python<'_>, kind: &str, key: String, version: Option<&str>) -> PyResult<Entry> {
+        let r = entry_ref(py, kind, key, version)?;
+        let inner = self.with(py, move |s| {
+            s.entry(&r)?.ok_or_else(|| gangway::StoreError::NotFound {
+                kind: r.kind,
+                key: r.label(),
+            })
+        })?;
+        Ok(Entry { inner })
+    }
+
     /// Every entry (of `kind`), sorted by kind, key and version.
     #[pyo3(signature = (kind = None))]
     fn entries(&self, py: Python<'_>, kind: Option<&str>) -> PyResult<Vec<Entry>> {
         let kind = kind.map(|k| registry::kind(py, k)).transpose()?;
-        Ok(self.with(py, move |s| s.entries(kind))?.into_iter().map(|inner| Entry { inner }).collect())
+        Ok(self
+            .with(py, move |s| s.entries(kind))?
+            .into_iter()
+            .map(|inner| Entry { inner })
+            .collect())
     }
 
     /// The registry as it is now, for `validate_packet`.
     fn registry(&self, py: Python<'_>) -> PyResult<Registry> {
         let inner = self.with(py, |s| s.registry())?;
-        Ok(Registry { inner, source_name: self.path.clone() })
+        Ok(Registry {
+            inner,
+            source_name: self.path.clone(),
+        })
     }
 
     /// Applies a registry document (adds, moves forward, updates; all audited).
     /// Returns `{added, updated, moved, unchanged}`.
     #[pyo3(signature = (text, *, actor, at = None, request_id = None))]
-    fn import_registry<'py>(&self, py: Python<'py>, text: String, actor: String, at: Option<&Bound<'py, PyAny>>, request_id: Option<String>) -> PyResult<Bound<'py, PyAny>> {
+    fn import_registry<'py>(
+        &self,
+        py: Python<'py>,
+        text: String,
+        actor: String,
+        at: Option<&Bound<'py, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let o = origin(py, actor, at, request_id)?;
         let sum = self.with(py, move |s| s.import_registry(&o, &text))?;
         convert::to_py(py, &sum)
@@ -218,7 +293,10 @@ impl Store {
                 py,
                 "invalid_packet",
                 "packet",
-                format!("packet must be a gangway.Packet or its text, not {}", convert::type_name(packet)),
+                format!(
+                    "packet must be a gangway.Packet or its text, not {}",
+                    convert::type_name(packet)
+                ),
             ));
         };
         let o = origin(py, actor, at, request_id)?;
@@ -247,9 +325,23 @@ impl Store {
         Packet::parse(py, stored.text, format, gangway::Limits::default(), Some(name))
     }
 
+    /// A guard `Snapshot` of the registry and every stored packet's current version.
+    fn snapshot(&self, py: Python<'_>) -> PyResult<crate::guard::Snapshot> {
+        let inner = self.with(py, |s| s.snapshot())?;
+        Ok(crate::guard::Snapshot {
+            inner: std::sync::Arc::new(inner),
+        })
+    }
+
     /// Every stored packet (current version) that names the entry, and where.
     #[pyo3(signature = (kind, key, version = None))]
-    fn impact<'py>(&self, py: Python<'py>, kind: &str, key: String, version: Option<&str>) -> PyResult<Bound<'py, PyAny>> {
+    fn impact<'py>(
+        &self,
+        py: Python<'py>,
+        kind: &str,
+        key: String,
+        version: Option<&str>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let r = entry_ref(py, kind, key, version)?;
         let hits = self.with(py, move |s| s.impact(&r))?;
         convert::to_py(py, &hits)
@@ -290,7 +382,12 @@ impl Store {
 
     /// The stored packets whose verdict would flip if `entry` were added.
     #[pyo3(signature = (entry, *, as_of = None))]
-    fn dry_run_add<'py>(&self, py: Python<'py>, entry: &Bound<'py, Entry>, as_of: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn dry_run_add<'py>(
+        &self,
+        py: Python<'py>,
+        entry: &Bound<'py, Entry>,
+        as_of: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let change = Change::Add(entry.get().inner.clone());
         self.dry_run(py, change, as_of)
     }
@@ -359,7 +456,12 @@ impl Store {
 }
 
 impl Store {
-    fn dry_run<'py>(&self, py: Python<'py>, change: Change, as_of: Option<&Bound<'py, PyAny>>) -> PyResult<Bound<'py, PyAny>> {
+    fn dry_run<'py>(
+        &self,
+        py: Python<'py>,
+        change: Change,
+        as_of: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
         let as_of = convert::as_of(py, as_of)?;
         let flips = self.with(py, move |s| s.dry_run(&change, as_of))?;
         convert::to_py(py, &flips)

@@ -11,16 +11,40 @@ import datetime
 from pathlib import Path
 from typing import Any
 
+import conformance_ops
 import gangway
 import pytest
-import yaml
+from conformance_ops import read
 
 CASES = Path(__file__).resolve().parents[2] / "conformance" / "cases"
 
 # Cases this runner cannot pass yet, with the reason: {"area/NNN-name": "why"}.
 XFAIL: dict[str, str] = {}
 
-_FIELDS = {"description", "operation", "stage", "as_of", "packet", "registry"}
+_FIELDS = {
+    "description",
+    "operation",
+    "stage",
+    "as_of",
+    "packet",
+    "registry",
+    # store_ops and audit_verify
+    "packets",
+    "steps",
+    "log",
+    "checkpoint",
+    "public_key",
+    # guard and scan
+    "checks",
+}
+
+# The operations that drive the store, the guards and the scanner: conformance_ops.py.
+_OPERATIONS = {
+    "store_ops": conformance_ops.run_store_ops,
+    "audit_verify": conformance_ops.run_audit_verify,
+    "guard": conformance_ops.run_guard,
+    "scan": conformance_ops.run_scan,
+}
 
 
 def discover(root: Path) -> list[Path]:
@@ -35,41 +59,36 @@ def discover(root: Path) -> list[Path]:
     return sorted(cases, key=lambda c: f"{c.parent.name}/{c.name}")
 
 
-def read(path: Path) -> str:
-    # Strict UTF-8 and no newline translation, like Rust's `read_to_string`.
-    return path.read_bytes().decode("utf-8")
-
-
 class CaseSpec:
     """What ``case.yaml`` says (unknown fields are refused, as in the Rust runner)."""
 
     def __init__(self, raw: Any, name: str) -> None:
-        if not isinstance(raw, dict):
-            raise ValueError(f"{name}: case.yaml: expected a mapping")
-        unknown = set(raw) - _FIELDS
-        if unknown:
-            raise ValueError(f"{name}: case.yaml: unknown field(s) {sorted(unknown)}")
-        if not isinstance(raw.get("description"), str):
-            raise ValueError(f"{name}: case.yaml: missing description")
-        self.operation: str = raw.get("operation", "validate")
-        self.stage: str | None = None if raw.get("stage") is None else str(raw["stage"])
-        as_of = raw.get("as_of")
-        if as_of is None:
-            raise ValueError(f"{name}: case.yaml: missing as_of")
-        # YAML reads an unquoted 2026-11-22 as a date; the case means the text.
-        self.as_of: str = as_of.isoformat() if isinstance(as_of, datetime.date) else str(as_of)
-        self.packet: str | None = raw.get("packet")
-        self.registry: str | None = raw.get("registry")
+        f = conformance_ops.Fields(raw, f"{name}: case.yaml", _FIELDS)
+        self.description: str = f.text("description")
+        self.operation: str = f.text_or("operation", "validate")
+        self.stage: str | None = f.optional_text("stage")
+        self.as_of: str = f.text("as_of")
+        self.packet: str | None = f.optional_text("packet")
+        self.registry: str | None = f.optional_text("registry")
+        self.packets: list[str] = f.texts("packets") if f.raw.get("packets") is not None else []
+        self.steps: list[Any] = f.values("steps")
+        self.log: str | None = f.optional_text("log")
+        self.checkpoint: str | None = f.optional_text("checkpoint")
+        self.public_key: str | None = f.optional_text("public_key")
+        self.checks: list[Any] = f.values("checks")
 
 
 def run(case: Path) -> str:
     """Runs a case and returns its canonical output (what ``expected.json`` must hold)."""
     name = f"{case.parent.name}/{case.name}"
-    spec = CaseSpec(yaml.safe_load(read(case / "case.yaml")), name)
-    # As the Rust runner does, refuse a malformed date or stage before anything else.
+    spec = CaseSpec(conformance_ops.load_case(read(case / "case.yaml")), name)
+    # As the Rust runner does, refuse a malformed date before anything else.
     if len(spec.as_of) != 10:
         raise ValueError(f"{name}: bad as_of `{spec.as_of}`")
     datetime.date.fromisoformat(spec.as_of)
+    operation = _OPERATIONS.get(spec.operation)
+    if operation is not None:
+        return operation(case, name, spec)
     if spec.stage is not None:
         gangway.stage_number(spec.stage)
     if spec.packet is not None:

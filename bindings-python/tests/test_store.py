@@ -40,6 +40,18 @@ def test_lifecycle_moves_forward_only(store: gangway.Store) -> None:
     assert store.audit_verify()["ok"] is True
 
 
+def test_require_entry(store: gangway.Store) -> None:
+    assert store.require_entry("scope", "token_factory:model:invoke").state == "active"
+    assert store.entry("scope", "token_factory:model:nope") is None
+    with pytest.raises(gangway.StoreError) as info:
+        store.require_entry("scope", "token_factory:model:nope")
+    assert info.value.code == "registry.not_found"
+    assert info.value.message == "scope `token_factory:model:nope` is not in the registry"
+    with pytest.raises(gangway.StoreError) as info:
+        store.require_entry("usage_unit", "token_input", "v9")
+    assert info.value.message == "usage_unit `token_input@9.0.0` is not in the registry"
+
+
 def test_registry_round_trips_and_validates(store: gangway.Store) -> None:
     exported = store.export_registry()
     other = gangway.Store.in_memory()

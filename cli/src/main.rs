@@ -2,6 +2,9 @@
 //!
 //! Exit codes: 0 ok, 1 the check found errors, 2 usage or I/O error.
 
+mod scan;
+mod store_cmds;
+
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -63,6 +66,17 @@ enum Command {
         #[arg(long)]
         force: bool,
     },
+    /// Keep the registry in the store: add, move, import, export, impact, dry-run.
+    Registry(store_cmds::RegistryArgs),
+    /// Keep versions of onboarding packets in the store.
+    Packet(store_cmds::PacketArgs),
+    /// Verify, query, export and checkpoint the store's audit log.
+    Audit(store_cmds::AuditArgs),
+    /// Find scope strings in source files, OpenAPI documents and SDK examples and
+    /// report the unregistered or inactive ones.
+    Scan(scan::ScanArgs),
+    /// Classify a path by the packets' ownership rows (the boundary guard).
+    Owner(scan::OwnerArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -70,6 +84,9 @@ struct Common {
     /// Registry file (YAML, top-level `registry:`).
     #[arg(long)]
     registry: Option<PathBuf>,
+    /// Read the registry from this store instead of a file.
+    #[arg(long, conflicts_with = "registry")]
+    db: Option<PathBuf>,
     /// Evaluation date, YYYY-MM-DD (default: today).
     #[arg(long, value_parser = parse_date)]
     as_of: Option<Date>,
@@ -129,7 +146,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             format,
         } => {
             let as_of = common.as_of.unwrap_or_else(today);
-            let registry = load_registry(common.registry.as_deref())?;
+            let registry = load_registry(&common)?;
             let input = read_packet(&packet)?;
             let report = match &input.parsed {
                 Ok(p) => gangway::validate(p, registry.as_ref(), stage, as_of),
@@ -146,7 +163,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
         }
         Command::Progress { packet, common, format } => {
             let as_of = common.as_of.unwrap_or_else(today);
-            let registry = load_registry(common.registry.as_deref())?;
+            let registry = load_registry(&common)?;
             let input = read_packet(&packet)?;
             let progress = match &input.parsed {
                 Ok(p) => gangway::progress(p, registry.as_ref(), as_of),
@@ -181,6 +198,11 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             );
             Ok(ExitCode::SUCCESS)
         }
+        Command::Registry(args) => store_cmds::registry(args),
+        Command::Packet(args) => store_cmds::packet(args),
+        Command::Audit(args) => store_cmds::audit(args),
+        Command::Scan(args) => scan::scan(args),
+        Command::Owner(args) => scan::owner(args),
     }
 }
 
@@ -248,8 +270,13 @@ fn read_packet(path: &Path) -> Result<Input, Fatal> {
     }
 }
 
-fn load_registry(path: Option<&Path>) -> Result<Option<Registry>, Fatal> {
-    let Some(path) = path else { return Ok(None) };
+fn load_registry(common: &Common) -> Result<Option<Registry>, Fatal> {
+    if let Some(db) = &common.db {
+        return store_cmds::registry_from_db(db).map(Some);
+    }
+    let Some(path) = common.registry.as_deref() else {
+        return Ok(None);
+    };
     let text =
         std::fs::read_to_string(path).map_err(|e| Fatal(format!("cannot read registry {}: {e}", path.display())))?;
     match Registry::from_yaml(&text) {

@@ -4,6 +4,9 @@
 //! its inputs, and `expected.json` (the canonical output). Every language's runner
 //! reads the same folders and must produce the same bytes. See `conformance/README.md`.
 
+mod guard;
+mod store_ops;
+
 use std::path::{Path, PathBuf};
 
 use gangway::{Date, Format, Limits, Packet, Registry, Stage};
@@ -15,7 +18,7 @@ use serde::Deserialize;
 pub struct CaseSpec {
     /// What the case checks, for people.
     pub description: String,
-    /// `validate` (default) or `progress`.
+    /// `validate` (default), `progress`, `store_ops`, `audit_verify`, `guard` or `scan`.
     #[serde(default = "default_operation")]
     pub operation: String,
     /// Stage id; absent means "the one lifecycle_state selects".
@@ -27,9 +30,29 @@ pub struct CaseSpec {
     /// `packet.json` when that exists).
     #[serde(default)]
     pub packet: Option<String>,
-    /// The registry file, relative to the case folder.
+    /// The registry file, relative to the case folder (`store_ops`: imported into the
+    /// fresh store first).
     #[serde(default)]
     pub registry: Option<String>,
+    /// `store_ops`: packet files stored before the steps run; `guard`, `scan`: the
+    /// packets the snapshot is built from (later files win for the same product).
+    #[serde(default)]
+    pub packets: Vec<String>,
+    /// `store_ops`: the steps, run in order (see `store_ops.rs`).
+    #[serde(default)]
+    pub steps: Vec<store_ops::Step>,
+    /// `audit_verify`: the exported log (JSON Lines).
+    #[serde(default)]
+    pub log: Option<String>,
+    /// `audit_verify`: a checkpoint (JSON) the log must extend.
+    #[serde(default)]
+    pub checkpoint: Option<String>,
+    /// `audit_verify`: the trusted signer's public key (hex).
+    #[serde(default)]
+    pub public_key: Option<String>,
+    /// `guard`: the checks, run in order (see `guard.rs`).
+    #[serde(default)]
+    pub checks: Vec<guard::GuardCheck>,
 }
 
 fn default_operation() -> String {
@@ -90,6 +113,13 @@ pub fn run(case: &Case) -> Result<String, String> {
         .map_err(|e| format!("{}: case.yaml: {e}", case.name))?;
     let as_of =
         gangway::decode::parse_date(&spec.as_of).ok_or_else(|| format!("{}: bad as_of `{}`", case.name, spec.as_of))?;
+    match spec.operation.as_str() {
+        "store_ops" => return store_ops::run_store_ops(case, &spec, as_of),
+        "audit_verify" => return store_ops::run_audit_verify(case, &spec),
+        "guard" => return guard::run_guard(case, &spec, as_of),
+        "scan" => return guard::run_scan(case, &spec),
+        _ => {}
+    }
     let stage = match &spec.stage {
         Some(s) => Some(s.parse::<Stage>().map_err(|e| format!("{}: {e}", case.name))?),
         None => None,

@@ -4,11 +4,13 @@
 
 pub mod audit;
 pub mod decode;
+pub mod guard;
 pub mod packet;
 pub mod registry;
 pub mod render;
 pub mod report;
 pub mod rules;
+pub mod scan;
 pub mod stage;
 pub mod starter;
 pub mod store;
@@ -16,12 +18,13 @@ pub mod tree;
 pub mod validate;
 
 pub use audit::Origin;
+pub use guard::{Guards, QuotaChange, RejectReason, Rejection, ScopeIssue, Snapshot, UsageEvent};
 pub use jiff::Timestamp;
 pub use jiff::civil::Date;
-pub use semver::Version;
 pub use packet::{Format, Packet, ParseError, json_schema};
 pub use registry::{Entry, Kind, Registry, RegistryError, State};
 pub use report::{Finding, Progress, Report, Severity, StageStatus, Suggestion};
+pub use semver::Version;
 pub use stage::Stage;
 pub use starter::starter_packet;
 pub use store::{Store, StoreError};

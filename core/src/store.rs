@@ -99,9 +99,7 @@ pub enum StoreError {
         key: String,
     },
     /// A lifecycle move that is not allowed.
-    #[error(
-        "cannot move {kind} `{key}` from `{from}` to `{to}`: entries only move forward (draft → active → deprecated → retired) and nothing leaves retired"
-    )]
+    #[error("cannot move {kind} `{key}` from `{from}` to `{to}`: entries only move forward (draft → active → deprecated → retired); {}", transition_hint(*.from, *.to))]
     IllegalTransition {
         /// Entry kind.
         kind: Kind,
@@ -148,6 +146,32 @@ impl StoreError {
 }
 
 type Result<T> = std::result::Result<T, StoreError>;
+
+fn transition_hint(from: State, to: State) -> String {
+    if from == to {
+        return format!("it is already `{to}`");
+    }
+    let next: Vec<&str> = State::NAMES
+        .iter()
+        .filter_map(|n| State::from_name(n))
+        .filter(|s| from.can_move_to(*s))
+        .map(State::as_str)
+        .collect();
+    if next.is_empty() {
+        format!("nothing leaves `{from}`")
+    } else {
+        format!("from `{from}` it may move to {}", next.join(" or "))
+    }
+}
+
+/// Refuses a usage-unit reference without a version: units are known by key and
+/// version together.
+fn check_ref(r: &EntryRef) -> Result<()> {
+    if r.kind == Kind::UsageUnit && r.version.is_none() {
+        return Err(StoreError::Invalid(format!("usage unit `{}` needs a version", r.key)));
+    }
+    Ok(())
+}
 
 /// Names one registry entry: kind, key and (usage units) version.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -306,7 +330,8 @@ pub struct AuditFilter {
     pub actor: Option<String>,
     /// Exactly this action.
     pub action: Option<String>,
-    /// This target, or targets below it (`packet:` matches every packet).
+    /// This target exactly; a filter ending in `:` matches every target that starts
+    /// with it (`packet:` matches every packet, `scope:` every scope).
     pub target: Option<String>,
     /// At or after.
     pub since: Option<Timestamp>,
@@ -324,7 +349,7 @@ impl Store {
     /// Opens (creating if needed) a store file and migrates it.
     pub fn open(path: impl AsRef<Path>) -> Result<Store> {
         let conn = Connection::open(path)?;
-        conn.pragma_update(None, "journal_mode", "WAL")?;
+        set_wal(&conn)?;
         Store::setup(conn)
     }
 
@@ -334,7 +359,7 @@ impl Store {
     }
 
     fn setup(conn: Connection) -> Result<Store> {
-        conn.busy_timeout(Duration::from_secs(10))?;
+        conn.busy_timeout(BUSY_TIMEOUT)?;
         conn.pragma_update(None, "synchronous", "FULL")?;
         conn.pragma_update(None, "foreign_keys", "ON")?;
         let mut store = Store { conn };
@@ -416,11 +441,13 @@ impl Store {
 
     /// Moves an entry along its lifecycle; `sunset` is recorded for a deprecation.
     pub fn set_state(&mut self, origin: &Origin, r: &EntryRef, to: State, sunset: Option<Date>) -> Result<Entry> {
+        check_ref(r)?;
         self.write(|tx| set_state(tx, origin, r, to, sunset))
     }
 
     /// One entry.
     pub fn entry(&self, r: &EntryRef) -> Result<Option<Entry>> {
+        check_ref(r)?;
         get_entry(&self.conn, r)
     }
 
@@ -594,6 +621,13 @@ impl Store {
         Ok(out)
     }
 
+    /// A guard snapshot of the registry and every stored packet's current version.
+    pub fn snapshot(&self) -> Result<crate::guard::Snapshot> {
+        let packets = self.current_packets()?;
+        let refs: Vec<&Packet> = packets.iter().map(|(_, p)| p).collect();
+        Ok(crate::guard::Snapshot::new(self.registry()?, &refs))
+    }
+
     // ---- impact ----
 
     /// Every stored packet (current version) that names the entry, with where.
@@ -668,7 +702,7 @@ impl Store {
             args.push(t.clone());
             let n = args.len();
             sql.push_str(&format!(
-                " AND (target = ?{n} OR substr(target, 1, length(?{n})) = ?{n})"
+                " AND (target = ?{n} OR (substr(?{n}, -1) = ':' AND substr(target, 1, length(?{n})) = ?{n}))"
             ));
         }
         sql.push_str(" ORDER BY seq");
@@ -717,6 +751,27 @@ impl Store {
         let summary = json!({"count": cp.count, "head": cp.head, "public_key": cp.public_key});
         self.write(|tx| append(tx, origin, "audit.checkpoint", "audit", None, Some(summary)))?;
         Ok(cp)
+    }
+}
+
+/// How long a write waits for another connection's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Switches the file to WAL. When two processes open a new file at once, both
+/// switching it can deadlock on the file lock, and SQLite then answers `SQLITE_BUSY`
+/// at once rather than call the busy handler; so retry, for as long as a write would
+/// wait.
+fn set_wal(conn: &Connection) -> Result<()> {
+    let deadline = std::time::Instant::now() + BUSY_TIMEOUT;
+    loop {
+        match conn.pragma_update(None, "journal_mode", "WAL") {
+            Err(rusqlite::Error::SqliteFailure(e, _))
+                if e.code == rusqlite::ErrorCode::DatabaseBusy && std::time::Instant::now() < deadline =>
+            {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+            done => return Ok(done?),
+        }
     }
 }
 

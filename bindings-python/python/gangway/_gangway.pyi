@@ -21,11 +21,14 @@ __all__ = [
     "STAGES",
     "Entry",
     "Finding",
+    "Guards",
     "Limits",
     "Packet",
     "Progress",
     "Registry",
+    "Rejection",
     "Report",
+    "Snapshot",
     "StageStatus",
     "Store",
     "Suggestion",
@@ -35,8 +38,10 @@ __all__ = [
     "can_change_state",
     "generate_audit_key",
     "json_schema",
+    "owner_of",
     "progress",
     "rules",
+    "scan",
     "stage_gate",
     "stage_number",
     "starter_packet",
@@ -341,6 +346,7 @@ class Store:
         request_id: str | None = None,
     ) -> Entry: ...
     def entry(self, kind: str, key: str, version: str | None = None) -> Entry | None: ...
+    def require_entry(self, kind: str, key: str, version: str | None = None) -> Entry: ...
     def entries(self, kind: str | None = None) -> list[Entry]: ...
     def registry(self) -> Registry: ...
     def import_registry(
@@ -359,6 +365,7 @@ class Store:
     def packets(self) -> list[dict[str, Any]]: ...
     def packet_history(self, packet_id: str) -> list[dict[str, Any]]: ...
     def packet(self, packet_id: str, version: int | None = None) -> Packet: ...
+    def snapshot(self) -> Snapshot: ...
     def impact(self, kind: str, key: str, version: str | None = None) -> list[dict[str, Any]]: ...
     def dry_run_set_state(
         self, kind: str, key: str, state: str, *, version: str | None = None, as_of: _Date | None = None
@@ -391,3 +398,78 @@ def verify_audit_export(
     jsonl: str, checkpoint: str | dict[str, Any] | None = None, *, public_key: str | None = None
 ) -> dict[str, Any]: ...
 def generate_audit_key() -> tuple[str, str]: ...
+
+@final
+class Rejection:
+    @property
+    def code(self) -> str: ...
+    @property
+    def field(self) -> str: ...
+    @property
+    def reason(self) -> str: ...
+    @property
+    def state(self) -> str | None: ...
+    @property
+    def message(self) -> str: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class Snapshot:
+    def __new__(cls, registry: Registry, packets: list[Packet] = ...) -> Snapshot: ...
+    def is_visible(self, product: str, *, onboarding_mode: bool = False) -> bool: ...
+    def check_scopes(self, scopes: list[str]) -> list[dict[str, Any]]: ...
+    def accept_usage(
+        self,
+        *,
+        product: str,
+        unit: str,
+        version: str,
+        quantity: int,
+        resource_type: str,
+        tenant: str,
+        idempotency_key: str,
+        at: _Timestamp | None = None,
+    ) -> Rejection | None: ...
+    def check_quota_write(
+        self,
+        *,
+        product: str,
+        snapshot_kind: str | None = None,
+        dimension: str | None = None,
+        parent_scope: str | None = None,
+        override_scope: str | None = None,
+    ) -> Rejection | None: ...
+
+@final
+class Guards:
+    def __new__(cls, snapshot: Snapshot) -> Guards: ...
+    def swap(self, snapshot: Snapshot) -> None: ...
+    def snapshot(self) -> Snapshot: ...
+    def is_visible(self, product: str, *, onboarding_mode: bool = False) -> bool: ...
+    def check_scopes(self, scopes: list[str]) -> list[dict[str, Any]]: ...
+    def accept_usage(
+        self,
+        *,
+        product: str,
+        unit: str,
+        version: str,
+        quantity: int,
+        resource_type: str,
+        tenant: str,
+        idempotency_key: str,
+        at: _Timestamp | None = None,
+    ) -> Rejection | None: ...
+    def check_quota_write(
+        self,
+        *,
+        product: str,
+        snapshot_kind: str | None = None,
+        dimension: str | None = None,
+        parent_scope: str | None = None,
+        override_scope: str | None = None,
+    ) -> Rejection | None: ...
+
+def scan(paths: list[_Path], snapshot: Snapshot) -> list[dict[str, Any]]: ...
+def owner_of(path: _Path, packets: list[Packet]) -> dict[str, Any] | None: ...

@@ -1,0 +1,1 @@
+SCOPE = "token_factory:model:delete"

@@ -1,0 +1,1 @@
+export const DELETE_SCOPE = "token_factory:model:delete";

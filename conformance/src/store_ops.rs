@@ -1,0 +1,378 @@
+//! Case operations that drive the store: `store_ops` (a registry and packets loaded
+//! into a fresh in-memory store, then a list of steps) and `audit_verify` (an exported
+//! log checked offline, optionally against a checkpoint).
+//!
+//! Every write uses one fixed origin (actor `conformance`, at
+//! `2026-11-22T00:00:00Z`), so the audit log's hashes — and the output — are the same
+//! on every run.
+
+use std::path::Path;
+
+use gangway::audit::{self, Checkpoint, Origin};
+use gangway::report::canonical_json;
+use gangway::store::{AuditFilter, Change, EntryRef};
+use gangway::{Date, Entry, Format, Kind, State, Store, StoreError};
+use semver::Version;
+use serde::Deserialize;
+use serde_json::{Value as Json, json};
+
+use crate::{Case, CaseSpec, read};
+
+/// The fixed time of every write.
+const AT: &str = "2026-11-22T00:00:00Z";
+/// The fixed actor of every write.
+const ACTOR: &str = "conformance";
+
+/// An entry as a case writes it.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EntrySpec {
+    kind: String,
+    key: String,
+    #[serde(default)]
+    version: Option<String>,
+    #[serde(default = "draft")]
+    state: String,
+    owner: String,
+    #[serde(default)]
+    product: Option<String>,
+    #[serde(default)]
+    description: Option<String>,
+    #[serde(default)]
+    sunset: Option<String>,
+}
+
+fn draft() -> String {
+    "draft".to_owned()
+}
+
+/// A registry change for `dry_run`.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum ChangeSpec {
+    /// Move an entry.
+    SetState {
+        kind: String,
+        key: String,
+        #[serde(default)]
+        version: Option<String>,
+        to: String,
+    },
+    /// Add an entry.
+    Add { entry: EntrySpec },
+    /// Remove an entry.
+    Remove {
+        kind: String,
+        key: String,
+        #[serde(default)]
+        version: Option<String>,
+    },
+}
+
+/// One step of a `store_ops` case.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(tag = "op", rename_all = "snake_case", deny_unknown_fields)]
+pub enum Step {
+    /// `add_entry`.
+    Add { entry: EntrySpec },
+    /// `update_entry` (owner, product, description, sunset).
+    Update { entry: EntrySpec },
+    /// `set_state`.
+    SetState {
+        kind: String,
+        key: String,
+        #[serde(default)]
+        version: Option<String>,
+        to: String,
+        #[serde(default)]
+        sunset: Option<String>,
+    },
+    /// Read one entry.
+    Entry {
+        kind: String,
+        key: String,
+        #[serde(default)]
+        version: Option<String>,
+    },
+    /// `impact` (no version: every version of a usage unit).
+    Impact {
+        kind: String,
+        key: String,
+        #[serde(default)]
+        version: Option<String>,
+    },
+    /// `dry_run` at `as_of` (default: the case's).
+    DryRun {
+        change: ChangeSpec,
+        #[serde(default)]
+        as_of: Option<String>,
+    },
+    /// `import_registry` of a file (relative to the case).
+    Import { file: String },
+    /// `export_registry`.
+    Export,
+    /// Export, import the export into a fresh store, export again: are they the same?
+    RoundTrip,
+    /// `put_packet` of a file (relative to the case).
+    Put { packet: String },
+}
+
+fn bad(case: &Case, what: String) -> String {
+    format!("{}: {what}", case.name)
+}
+
+fn kind(case: &Case, s: &str) -> Result<Kind, String> {
+    s.parse::<Kind>().map_err(|_| bad(case, format!("unknown kind `{s}`")))
+}
+
+fn state(case: &Case, s: &str) -> Result<State, String> {
+    State::from_name(s).ok_or_else(|| bad(case, format!("unknown state `{s}`")))
+}
+
+fn date(case: &Case, s: &str) -> Result<Date, String> {
+    gangway::decode::parse_date(s).ok_or_else(|| bad(case, format!("bad date `{s}`")))
+}
+
+fn version(case: &Case, v: Option<&str>) -> Result<Option<Version>, String> {
+    v.map(|s| gangway::registry::parse_version(s).ok_or_else(|| bad(case, format!("bad version `{s}`"))))
+        .transpose()
+}
+
+fn entry_ref(case: &Case, k: &str, key: &str, v: Option<&str>) -> Result<EntryRef, String> {
+    Ok(EntryRef {
+        kind: kind(case, k)?,
+        key: key.to_owned(),
+        version: version(case, v)?,
+    })
+}
+
+fn entry(case: &Case, e: &EntrySpec) -> Result<Entry, String> {
+    Ok(Entry {
+        kind: kind(case, &e.kind)?,
+        key: e.key.clone(),
+        version: version(case, e.version.as_deref())?,
+        state: state(case, &e.state)?,
+        owner: e.owner.clone(),
+        product: e.product.clone(),
+        description: e.description.clone(),
+        sunset: e.sunset.as_deref().map(|s| date(case, s)).transpose()?,
+    })
+}
+
+fn change(case: &Case, c: &ChangeSpec) -> Result<Change, String> {
+    Ok(match c {
+        ChangeSpec::SetState { kind, key, version, to } => Change::SetState {
+            entry: entry_ref(case, kind, key, version.as_deref())?,
+            to: state(case, to)?,
+        },
+        ChangeSpec::Add { entry: e } => Change::Add(entry(case, e)?),
+        ChangeSpec::Remove { kind, key, version } => Change::Remove(entry_ref(case, kind, key, version.as_deref())?),
+    })
+}
+
+/// An entry as JSON (the shape the audit log records).
+fn entry_json(e: &Entry) -> Json {
+    json!({
+        "kind": e.kind.as_str(),
+        "key": e.key,
+        "version": e.version.as_ref().map(Version::to_string),
+        "state": e.state.as_str(),
+        "owner": e.owner,
+        "product": e.product,
+        "description": e.description,
+        "sunset": e.sunset.map(|d| d.to_string()),
+    })
+}
+
+fn to_json<T: serde::Serialize>(value: &T) -> Json {
+    serde_json::to_value(value).unwrap_or(Json::Null)
+}
+
+/// `{"op": …, "ok": true, …fields}` or `{"op": …, "ok": false, "code": …, "message": …}`.
+fn result(op: &str, outcome: Result<Vec<(&str, Json)>, StoreError>) -> Json {
+    let mut m = serde_json::Map::new();
+    m.insert("op".to_owned(), json!(op));
+    match outcome {
+        Ok(fields) => {
+            m.insert("ok".to_owned(), json!(true));
+            for (k, v) in fields {
+                m.insert(k.to_owned(), v);
+            }
+        }
+        Err(e) => {
+            m.insert("ok".to_owned(), json!(false));
+            m.insert("code".to_owned(), json!(e.code()));
+            m.insert("message".to_owned(), json!(e.to_string()));
+        }
+    }
+    Json::Object(m)
+}
+
+fn op_name(step: &Step) -> &'static str {
+    match step {
+        Step::Add { .. } => "add",
+        Step::Update { .. } => "update",
+        Step::SetState { .. } => "set_state",
+        Step::Entry { .. } => "entry",
+        Step::Impact { .. } => "impact",
+        Step::DryRun { .. } => "dry_run",
+        Step::Import { .. } => "import",
+        Step::Export => "export",
+        Step::RoundTrip => "round_trip",
+        Step::Put { .. } => "put",
+    }
+}
+
+fn packet_format(path: &Path) -> Format {
+    Format::from_path(path)
+}
+
+/// Runs a `store_ops` case.
+pub(crate) fn run_store_ops(case: &Case, spec: &CaseSpec, as_of: Date) -> Result<String, String> {
+    let at = AT.parse().map_err(|e| bad(case, format!("{e}")))?;
+    let origin = Origin::new(ACTOR, at);
+    let fail = |e: StoreError| bad(case, format!("setup: {}: {e}", e.code()));
+    let mut store = Store::open_in_memory().map_err(fail)?;
+    let imported = match &spec.registry {
+        Some(file) => {
+            let text = read(&case.dir.join(file))?;
+            Some(store.import_registry(&origin, &text).map_err(fail)?)
+        }
+        None => None,
+    };
+    let mut packets = Vec::new();
+    for file in &spec.packets {
+        let path = case.dir.join(file);
+        let out = store
+            .put_packet(&origin, &read(&path)?, packet_format(&path))
+            .map_err(fail)?;
+        packets.push(json!({"packet_id": out.info.packet_id, "version": out.info.version, "digest": out.info.digest}));
+    }
+    let setup_records = store.audit_records(&AuditFilter::default()).map_err(fail)?.len();
+
+    let mut results = Vec::new();
+    for step in &spec.steps {
+        let outcome: Result<Vec<(&str, Json)>, StoreError> = match step {
+            Step::Add { entry: e } => {
+                let e = entry(case, e)?;
+                store.add_entry(&origin, &e).map(|()| vec![("entry", entry_json(&e))])
+            }
+            Step::Update { entry: e } => {
+                let e = entry(case, e)?;
+                store.update_entry(&origin, &e).map(|e| vec![("entry", entry_json(&e))])
+            }
+            Step::SetState {
+                kind,
+                key,
+                version,
+                to,
+                sunset,
+            } => {
+                let r = entry_ref(case, kind, key, version.as_deref())?;
+                let sunset = sunset.as_deref().map(|s| date(case, s)).transpose()?;
+                store
+                    .set_state(&origin, &r, state(case, to)?, sunset)
+                    .map(|e| vec![("entry", entry_json(&e))])
+            }
+            Step::Entry { kind, key, version } => {
+                let r = entry_ref(case, kind, key, version.as_deref())?;
+                store.entry(&r).and_then(|e| {
+                    e.map(|e| vec![("entry", entry_json(&e))])
+                        .ok_or_else(|| StoreError::NotFound {
+                            kind: r.kind,
+                            key: r.label(),
+                        })
+                })
+            }
+            Step::Impact { kind, key, version } => {
+                let r = entry_ref(case, kind, key, version.as_deref())?;
+                store.impact(&r).map(|hits| vec![("packets", to_json(&hits))])
+            }
+            Step::DryRun { change: c, as_of: when } => {
+                let c = change(case, c)?;
+                let when = match when {
+                    Some(s) => date(case, s)?,
+                    None => as_of,
+                };
+                store.dry_run(&c, when).map(|flips| {
+                    vec![
+                        ("as_of", json!(when.to_string())),
+                        ("verdicts_hold", json!(flips.iter().all(|f| f.ok_after))),
+                        ("flips", to_json(&flips)),
+                    ]
+                })
+            }
+            Step::Import { file } => {
+                let text = read(&case.dir.join(file))?;
+                store
+                    .import_registry(&origin, &text)
+                    .map(|sum| vec![("summary", to_json(&sum))])
+            }
+            Step::Export => store.export_registry().map(|yaml| vec![("yaml", json!(yaml))]),
+            Step::RoundTrip => round_trip(&store, &origin),
+            Step::Put { packet } => {
+                let path = case.dir.join(packet);
+                store
+                    .put_packet(&origin, &read(&path)?, packet_format(&path))
+                    .map(|out| {
+                        vec![
+                            ("packet_id", json!(out.info.packet_id)),
+                            ("version", json!(out.info.version)),
+                            ("digest", json!(out.info.digest)),
+                            ("created", json!(out.created)),
+                        ]
+                    })
+            }
+        };
+        results.push(result(op_name(step), outcome));
+    }
+
+    let log = store.audit_records(&AuditFilter::default()).map_err(fail)?;
+    let written: Vec<Json> = log
+        .iter()
+        .skip(setup_records)
+        .map(|r| json!({"seq": r.seq, "action": r.action, "target": r.target}))
+        .collect();
+    let verification = store.audit_verify().map_err(fail)?;
+    Ok(canonical_json(&json!({
+        "setup": {
+            "registry": imported.as_ref().map(to_json),
+            "packets": packets,
+            "audit_records": setup_records,
+        },
+        "steps": results,
+        "audit": {
+            "written": written,
+            "verification": verification,
+        },
+    })))
+}
+
+fn round_trip(store: &Store, origin: &Origin) -> Result<Vec<(&'static str, Json)>, StoreError> {
+    let first = store.export_registry()?;
+    let mut fresh = Store::open_in_memory()?;
+    fresh.import_registry(origin, &first)?;
+    let second = fresh.export_registry()?;
+    Ok(vec![
+        ("entries", json!(store.entries(None)?.len())),
+        ("identical", json!(first == second)),
+    ])
+}
+
+/// Runs an `audit_verify` case: `log` (JSON Lines), optional `checkpoint` (JSON) and
+/// `public_key` (hex).
+pub(crate) fn run_audit_verify(case: &Case, spec: &CaseSpec) -> Result<String, String> {
+    let log_file = spec
+        .log
+        .as_deref()
+        .ok_or_else(|| bad(case, "audit_verify needs `log`".to_owned()))?;
+    let log = read(&case.dir.join(log_file))?;
+    let checkpoint: Option<Checkpoint> = match &spec.checkpoint {
+        Some(file) => Some(
+            serde_json::from_str(&read(&case.dir.join(file))?)
+                .map_err(|e| bad(case, format!("{file} is not a checkpoint: {e}")))?,
+        ),
+        None => None,
+    };
+    Ok(audit::verify_export(&log, checkpoint.as_ref(), spec.public_key.as_deref()).to_json())
+}
