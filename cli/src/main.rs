@@ -274,34 +274,37 @@ fn load_registry(common: &Common) -> Result<Option<Registry>, Fatal> {
     if let Some(db) = &common.db {
         return store_cmds::registry_from_db(db).map(Some);
     }
-    let Some(path) = common.registry.as_deref() else {
-        return Ok(None);
-    };
+    common.registry.as_deref().map(registry_file).transpose()
+}
+
+/// Reads a registry file; every problem in it is listed, one per line (exit 2).
+pub(crate) fn registry_file(path: &Path) -> Result<Registry, Fatal> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Fatal(format!("cannot read registry {}: {e}", path.display())))?;
-    match Registry::from_yaml(&text) {
-        Ok(r) => Ok(Some(r)),
-        Err(err) => {
-            let lines: Vec<String> = err
-                .problems
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{}:{}:{}: {}: {} (at {})",
-                        path.display(),
-                        p.line,
-                        p.column,
-                        p.code,
-                        p.message,
-                        if p.path.is_empty() { "/" } else { &p.path }
-                    )
-                })
-                .collect();
-            Err(Fatal(format!(
-                "registry {} is invalid:\n{}",
-                path.display(),
-                lines.join("\n")
-            )))
-        }
-    }
+    Registry::from_yaml(&text).map_err(|err| {
+        let lines: Vec<String> = err
+            .problems
+            .iter()
+            .map(|p| {
+                let at = if p.path.is_empty() { "/" } else { &p.path };
+                format!(
+                    "{}:{}:{}: {}: {} (at {at})",
+                    path.display(),
+                    p.line,
+                    p.column,
+                    p.code,
+                    p.message
+                )
+            })
+            .collect();
+        Fatal(format!(
+            "registry {} is invalid:
+{}",
+            path.display(),
+            lines.join(
+                "
+"
+            )
+        ))
+    })
 }

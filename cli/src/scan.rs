@@ -3,20 +3,22 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use gangway::Packet;
 use gangway::guard::{OwnerMatch, Snapshot, owner_of};
 use gangway::scan::{ScanFinding, display_path, scan_files};
-use gangway::{Packet, Registry};
 use serde_json::json;
 
 use super::{Fatal, PlainFormat, emit, verdict};
 
-/// Where the registry and the packets come from. Files for now; a store source
-/// (`--db`) belongs here too, so every command that builds a snapshot gets it.
+/// Where the registry and the packets come from: files, or a store.
 #[derive(clap::Args, Debug)]
 pub struct Source {
     /// Registry file (YAML, top-level `registry:`).
-    #[arg(long)]
+    #[arg(long, conflicts_with = "db")]
     registry: Option<PathBuf>,
+    /// A store file: its registry and the current version of every stored packet.
+    #[arg(long, env = "GANGWAY_DB")]
+    db: Option<PathBuf>,
     /// A packet (YAML, or JSON when the name ends in .json); repeat for several
     /// products. For the same product the later file wins.
     #[arg(long = "packet", value_name = "FILE")]
@@ -49,29 +51,6 @@ pub struct OwnerArgs {
     format: PlainFormat,
 }
 
-fn load_registry(path: &Path) -> Result<Registry, Fatal> {
-    let text =
-        std::fs::read_to_string(path).map_err(|e| Fatal(format!("cannot read registry {}: {e}", path.display())))?;
-    Registry::from_yaml(&text).map_err(|err| {
-        let lines: Vec<String> = err
-            .problems
-            .iter()
-            .map(|p| {
-                let at = if p.path.is_empty() { "/" } else { &p.path };
-                format!(
-                    "{}:{}:{}: {}: {} (at {at})",
-                    path.display(),
-                    p.line,
-                    p.column,
-                    p.code,
-                    p.message
-                )
-            })
-            .collect();
-        Fatal(format!("registry {} is invalid:\n{}", path.display(), lines.join("\n")))
-    })
-}
-
 /// Reads packet files; a file that is not a packet at all is a usage error (exit 2).
 fn load_packets(paths: &[PathBuf]) -> Result<Vec<Packet>, Fatal> {
     paths
@@ -86,12 +65,21 @@ fn load_packets(paths: &[PathBuf]) -> Result<Vec<Packet>, Fatal> {
 
 impl Source {
     fn snapshot(&self) -> Result<Snapshot, Fatal> {
+        if let (Some(db), None) = (&self.db, &self.registry) {
+            let mut snapshot = super::store_cmds::snapshot_from_db(db)?;
+            if !self.packets.is_empty() {
+                let packets = load_packets(&self.packets)?;
+                let refs: Vec<&Packet> = packets.iter().collect();
+                snapshot = Snapshot::new(snapshot.registry().clone(), &refs);
+            }
+            return Ok(snapshot);
+        }
         let Some(registry) = &self.registry else {
             return Err(Fatal(
-                "a registry is needed to judge scopes; pass --registry FILE".to_owned(),
+                "a registry is needed to judge scopes; pass --registry FILE or --db FILE".to_owned(),
             ));
         };
-        let registry = load_registry(registry)?;
+        let registry = super::registry_file(registry)?;
         let packets = load_packets(&self.packets)?;
         let refs: Vec<&Packet> = packets.iter().collect();
         Ok(Snapshot::new(registry, &refs))

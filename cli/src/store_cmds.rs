@@ -444,6 +444,20 @@ pub fn registry_from_db(path: &Path) -> Result<Registry, Fatal> {
     })
 }
 
+/// Opens an existing store file for `scan` and builds a guard snapshot from it.
+pub fn snapshot_from_db(path: &Path) -> Result<gangway::guard::Snapshot, Fatal> {
+    let opts = StoreOpts {
+        db: path.to_owned(),
+        actor: None,
+        format: PlainFormat::Text,
+    };
+    let read = || -> Res<gangway::guard::Snapshot> { Ok(opts.open(false)?.snapshot()?) };
+    read().map_err(|stop| match stop {
+        Stop::Fatal(m) => Fatal(m),
+        Stop::Refused { code, message } => Fatal(format!("{code}: {message}")),
+    })
+}
+
 fn read_text(path: &Path, what: &str) -> Res<String> {
     std::fs::read_to_string(path).map_err(|e| Stop::Fatal(format!("cannot read {what} {}: {e}", path.display())))
 }

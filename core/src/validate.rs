@@ -87,7 +87,7 @@ fn findings_at(packet: &Packet, registry: Option<&Registry>, target: Stage, as_o
             Stage::Registry,
             ROOT_PTR,
             body.pos,
-            format!("stage {target} checks the packet against the registry, but no registry was given; pass one (--registry FILE)"),
+            format!("stage {target} checks the packet against the registry, but no registry was given; pass one (--registry FILE or --db STORE)"),
         ));
     }
     findings.retain(|f| f.stage <= target && !excepted(body, f, as_of));
