@@ -272,6 +272,38 @@ def main(argv: list[str] | None = None) -> int:
         "validators check structure only. fastjsonschema stops at the first error, the "
         "others report all of them (both documents are schema-valid here)."
     )
+
+    # 3. The run-time guards from Python (the Rust figures are in `make bench`).
+    complete_packet, complete_registry, _ = cases["complete"]
+    guards = gangway.Guards(gangway.Snapshot(complete_registry, [complete_packet]))
+    event = {
+        "product": "token-factory",
+        "unit": "token_input",
+        "version": "v1",
+        "quantity": 1200,
+        "resource_type": "model_endpoint",
+        "tenant": "acme",
+        "idempotency_key": "req-1",
+        "at": "2026-11-22T00:00:00Z",
+    }
+    rejected = {**event, "unit": "token_unknown"}
+    guard_loops: dict[str, Loop] = {
+        "is_visible": python_loop(partial(guards.is_visible, "token-factory")),
+        "accept_usage (accepted)": python_loop(partial(guards.accept_usage, **event)),
+        "accept_usage (rejected)": python_loop(partial(guards.accept_usage, **rejected)),
+        "check_scopes (3 scopes)": python_loop(
+            partial(
+                guards.check_scopes,
+                ["token_factory:model:invoke", "token_factory:key:manage", "token_factory:usage:read"],
+            )
+        ),
+    }
+    timed = interleaved(guard_loops, repeat, budget)
+    guard_rows = [[label, fmt_time(seconds)] for label, seconds in timed.items()]
+    results["guards"] = [{"operation": k, "python_s": v} for k, v in timed.items()]
+    print("\n## Run-time guards from Python (10,000-entry registry)\n")
+    print(table(["guard", "per call"], guard_rows))
+
     if args.json:
         args.json.write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
     return 0
