@@ -276,7 +276,7 @@ def main(argv: list[str] | None = None) -> int:
     # 3. The run-time guards from Python (the Rust figures are in `make bench`).
     complete_packet, complete_registry, _ = cases["complete"]
     guards = gangway.Guards(gangway.Snapshot(complete_registry, [complete_packet]))
-    event = {
+    event: dict[str, Any] = {
         "product": "token-factory",
         "unit": "token_input",
         "version": "v1",
@@ -286,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         "idempotency_key": "req-1",
         "at": "2026-11-22T00:00:00Z",
     }
-    rejected = {**event, "unit": "token_unknown"}
+    rejected: dict[str, Any] = {**event, "unit": "token_unknown"}
     guard_loops: dict[str, Loop] = {
         "is_visible": python_loop(partial(guards.is_visible, "token-factory")),
         "accept_usage (accepted)": python_loop(partial(guards.accept_usage, **event)),
