@@ -227,6 +227,13 @@ pub struct Guards {
     inner: gangway::Guards,
 }
 
+impl Guards {
+    /// Replaces the snapshot (used by `Store.refresh_guards`).
+    pub fn swap_snapshot(&self, snapshot: gangway::Snapshot) {
+        self.inner.swap(snapshot);
+    }
+}
+
 #[pymethods]
 impl Guards {
     /// Guards over `snapshot`.

@@ -325,6 +325,23 @@ impl Store {
         Packet::parse(py, stored.text, format, gangway::Limits::default(), Some(name))
     }
 
+    /// The store's revision (the number of audit records); it moves on every change.
+    fn revision(&self, py: Python<'_>) -> PyResult<u64> {
+        self.with(py, |s| s.revision())
+    }
+
+    /// Swaps `guards` to a fresh snapshot when the store changed since revision
+    /// `seen`; returns the current revision (pass it back next time).
+    fn refresh_guards(&self, py: Python<'_>, guards: &Bound<'_, crate::guard::Guards>, seen: u64) -> PyResult<u64> {
+        let g = guards.get();
+        let now = self.with(py, |s| s.revision())?;
+        if now != seen {
+            let snap = self.with(py, |s| s.snapshot())?;
+            g.swap_snapshot(snap);
+        }
+        Ok(now)
+    }
+
     /// A guard `Snapshot` of the registry and every stored packet's current version.
     fn snapshot(&self, py: Python<'_>) -> PyResult<crate::guard::Snapshot> {
         let inner = self.with(py, |s| s.snapshot())?;

@@ -76,6 +76,17 @@ def test_store_snapshot_and_scan(tmp_path: Path) -> None:
     store.put_packet((COMPLETE / "packet.yaml").read_text(), actor="a", at="2026-11-22T00:00:00Z")
     snap = store.snapshot()
     assert snap.accept_usage(**EVENT) is None  # type: ignore[arg-type]
+    guards = gangway.Guards(snap)
+    seen = store.revision()
+    assert store.refresh_guards(guards, seen) == seen
+    at = "2026-11-22T00:00:00Z"
+    store.set_state("usage_unit", "token_input", "retired", version="v1", actor="a", at=at)
+    # Not refreshed yet: the old snapshot still accepts.
+    assert guards.accept_usage(**EVENT) is None  # type: ignore[arg-type]
+    seen = store.refresh_guards(guards, seen)
+    refused = guards.accept_usage(**EVENT)  # type: ignore[arg-type]
+    assert refused is not None and refused.code == "registry.entry_retired"
+    assert store.refresh_guards(guards, seen) == seen
     src = tmp_path / "client.ts"
     src.write_text('const scopes = ["token_factory:model:invoke", "token_factory:batch:submit"];\n')
     found = gangway.scan([tmp_path], snap)

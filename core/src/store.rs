@@ -621,6 +621,26 @@ impl Store {
         Ok(out)
     }
 
+    /// The store's revision: the number of audit records. Every mutation writes one, so
+    /// a service polls this cheaply and rebuilds its guard snapshot when it moves.
+    pub fn revision(&self) -> Result<u64> {
+        let n: i64 = self
+            .conn
+            .query_row("SELECT COALESCE(MAX(seq), 0) FROM audit", [], |r| r.get(0))?;
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
+
+    /// Swaps `guards` to a fresh snapshot when the store changed since `seen` (a
+    /// revision); returns the revision now current. Requests in flight finish on the
+    /// snapshot they hold.
+    pub fn refresh_guards(&self, guards: &crate::guard::Guards, seen: u64) -> Result<u64> {
+        let now = self.revision()?;
+        if now != seen {
+            guards.swap(self.snapshot()?);
+        }
+        Ok(now)
+    }
+
     /// A guard snapshot of the registry and every stored packet's current version.
     pub fn snapshot(&self) -> Result<crate::guard::Snapshot> {
         let packets = self.current_packets()?;
@@ -1220,6 +1240,31 @@ mod tests {
         assert_eq!(s.packet_history("token-factory-onboarding-v1").unwrap().len(), 2);
         assert_eq!(s.packet("token-factory-onboarding-v1", Some(1)).unwrap().text, text);
         assert_eq!(s.packet("nope", None).unwrap_err().code(), "packet.not_found");
+    }
+
+    #[test]
+    fn guards_refresh_when_the_store_changes() {
+        let mut s = Store::open_in_memory().unwrap();
+        s.import_registry(
+            &origin(),
+            include_str!("../../examples/token-factory-complete/registry.yaml"),
+        )
+        .unwrap();
+        let guards = crate::guard::Guards::new(s.snapshot().unwrap());
+        let seen = s.revision().unwrap();
+        assert_eq!(s.refresh_guards(&guards, seen).unwrap(), seen);
+        assert!(guards.is_visible("token-factory", false));
+        s.set_state(
+            &origin(),
+            &EntryRef::new(Kind::Product, "token-factory"),
+            State::Retired,
+            None,
+        )
+        .unwrap();
+        assert!(guards.is_visible("token-factory", false), "not refreshed yet");
+        let now = s.refresh_guards(&guards, seen).unwrap();
+        assert_eq!(now, seen + 1);
+        assert!(!guards.is_visible("token-factory", false));
     }
 
     #[test]
