@@ -7,7 +7,10 @@
 // allow-*-in-tests does not reach them; a failed expectation should panic here.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::path::{Path, PathBuf};
+mod common;
+use common::TempDir;
+
+use std::path::Path;
 
 use gangway::audit::{self, Checkpoint, Origin, Problem, Record, Verification};
 use gangway::store::{AuditFilter, EntryRef};
@@ -21,30 +24,6 @@ const PACKET: &str = include_str!("../../examples/token-factory/packet.yaml");
 const PACKET_ID: &str = "token-factory-onboarding-v1";
 /// A fixed Ed25519 seed (hex) for signed checkpoints.
 const SEED: &str = "9d61b19deffd5a60ba844af492ec2cc44449c5697b326919703bac031cae7f60";
-
-/// A directory under the target dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}-{nanos}", std::process::id()));
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-
-    fn db(&self) -> PathBuf {
-        self.0.join("gangway.db")
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn origin(i: u64) -> Origin {
     Origin {
