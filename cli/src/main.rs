@@ -281,30 +281,5 @@ fn load_registry(common: &Common) -> Result<Option<Registry>, Fatal> {
 pub(crate) fn registry_file(path: &Path) -> Result<Registry, Fatal> {
     let text =
         std::fs::read_to_string(path).map_err(|e| Fatal(format!("cannot read registry {}: {e}", path.display())))?;
-    Registry::from_yaml(&text).map_err(|err| {
-        let lines: Vec<String> = err
-            .problems
-            .iter()
-            .map(|p| {
-                let at = if p.path.is_empty() { "/" } else { &p.path };
-                format!(
-                    "{}:{}:{}: {}: {} (at {at})",
-                    path.display(),
-                    p.line,
-                    p.column,
-                    p.code,
-                    p.message
-                )
-            })
-            .collect();
-        Fatal(format!(
-            "registry {} is invalid:
-{}",
-            path.display(),
-            lines.join(
-                "
-"
-            )
-        ))
-    })
+    Registry::from_yaml(&text).map_err(|err| Fatal(store_cmds::registry_problems(path, &err)))
 }

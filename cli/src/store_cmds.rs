@@ -759,7 +759,8 @@ fn run_registry(opts: &StoreOpts, command: RegistryCommand) -> Res<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn registry_problems(path: &Path, err: &gangway::RegistryError) -> String {
+/// Every problem of a registry file, one `file:line:column: code: message` per line.
+pub fn registry_problems(path: &Path, err: &gangway::RegistryError) -> String {
     let lines: Vec<String> = err
         .problems
         .iter()
