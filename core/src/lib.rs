@@ -3,6 +3,7 @@
 #![deny(missing_docs)]
 
 pub mod audit;
+pub mod billing;
 pub mod decode;
 pub mod guard;
 pub mod packet;
