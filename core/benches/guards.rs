@@ -8,62 +8,21 @@ use std::hint::black_box;
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use gangway::guard::{Guards, QuotaChange, Snapshot, UsageEvent};
+mod common;
+
+use common::big_registry;
+use gangway::Packet;
 use gangway::registry::parse_version;
-use gangway::{Date, Entry, Kind, Packet, Registry, State};
 
 const COMPLETE_PACKET: &str = include_str!("../../examples/token-factory-complete/packet.yaml");
 const COMPLETE_REGISTRY: &str = include_str!("../../examples/token-factory-complete/registry.yaml");
 
-/// Size of the generated registry.
-const REGISTRY_SIZE: usize = 10_000;
-
-/// The example registry's entries plus filler entries over all fourteen kinds, up to
-/// `REGISTRY_SIZE` entries.
-fn big_registry() -> Option<Registry> {
-    let base = Registry::from_yaml(COMPLETE_REGISTRY)
-        .map_err(|e| eprintln!("note: the example registry does not load: {e}"))
-        .ok()?;
-    let mut entries: Vec<Entry> = base.entries().to_vec();
-    let states = [
-        State::Active,
-        State::Active,
-        State::Draft,
-        State::Deprecated,
-        State::Retired,
-    ];
-    let mut kinds = Kind::ALL.iter().copied().cycle();
-    let mut states = states.iter().copied().cycle();
-    let mut n = 0usize;
-    while entries.len() < REGISTRY_SIZE {
-        let (kind, state) = (kinds.next()?, states.next()?);
-        let key = match kind {
-            Kind::Product => format!("filler-product-{n}"),
-            Kind::Scope => format!("filler_{}:resource_{n}:read", n % 97),
-            _ => format!("filler.{kind}.{n}"),
-        };
-        entries.push(Entry {
-            kind,
-            key,
-            version: (kind == Kind::UsageUnit)
-                .then(|| parse_version(&format!("v{}", n % 3 + 1)))
-                .flatten(),
-            state,
-            owner: format!("platform-team-{}", n % 23),
-            product: None,
-            description: None,
-            sunset: (state == State::Deprecated).then(|| Date::constant(2027, 6, 30)),
-        });
-        n += 1;
-    }
-    Registry::from_entries(entries)
-        .map_err(|e| eprintln!("note: the generated registry was refused: {e}"))
-        .ok()
-}
-
 fn guards(c: &mut Criterion) {
-    let (Some(registry), Ok(packet), Some(v1)) =
-        (big_registry(), Packet::from_yaml(COMPLETE_PACKET), parse_version("v1"))
-    else {
+    let (Some(registry), Ok(packet), Some(v1)) = (
+        big_registry(COMPLETE_REGISTRY),
+        Packet::from_yaml(COMPLETE_PACKET),
+        parse_version("v1"),
+    ) else {
         eprintln!("note: the benchmark inputs do not load; skipped");
         return;
     };
