@@ -31,6 +31,28 @@ pub const BUILTIN_ACTIONS: &[(&str, &str)] = &[
     ("audit.checkpoint", "a checkpoint of the audit log was taken"),
 ];
 
+/// Audit actions of billing (SPEC §2.9); registered by the store's migration 2.
+pub const BILLING_ACTIONS: &[(&str, &str)] = &[
+    (
+        "billing.rate_card.set",
+        "a rate card was set (replacing the current card)",
+    ),
+    (
+        "billing.usage.ingest",
+        "a batch of usage events was accepted into the ledger",
+    ),
+    (
+        "billing.invoice.generate",
+        "a draft invoice was generated from the ledger",
+    ),
+    ("billing.invoice.issue", "an invoice was issued"),
+    ("billing.invoice.mark_paid", "an invoice was marked paid"),
+    ("billing.invoice.cancel", "an invoice was cancelled"),
+    ("billing.po.submit", "a purchase order was submitted"),
+    ("billing.po.approve", "a purchase order was approved"),
+    ("billing.po.reject", "a purchase order was rejected"),
+];
+
 /// Who made a change, when, and under which request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {

@@ -1,4 +1,5 @@
-//! The SQLite store: one file (or `:memory:`) holding the registry, stored packets
+//! The SQLite store: one file (or `:memory:`) holding the registry, stored packets,
+//! billing (rate cards, ledger, invoices, purchase orders: [`crate::billing::store`])
 //! and the audit log.
 //!
 //! Every mutation runs in one `BEGIN IMMEDIATE` transaction together with its audit
@@ -25,7 +26,7 @@ use crate::registry::{Entry, Kind, Registry, RegistryError, State};
 use crate::report::Finding;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 1;
+pub const SCHEMA_VERSION: i64 = 2;
 
 const MIGRATIONS: &[&str] = &[
     // 1: registry entries, packet versions, the audit log.
@@ -65,6 +66,62 @@ const MIGRATIONS: &[&str] = &[
     CREATE INDEX audit_actor ON audit (actor);
     CREATE INDEX audit_action ON audit (action);
     CREATE INDEX audit_target ON audit (target);",
+    // 2: billing (see `crate::billing::store`); its audit actions are registered too.
+    "CREATE TABLE rate_cards (
+        version INTEGER PRIMARY KEY,
+        currency TEXT NOT NULL,
+        rates TEXT NOT NULL,
+        set_at TEXT NOT NULL,
+        set_by TEXT NOT NULL
+    );
+    CREATE TABLE ledger (
+        seq INTEGER PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        product TEXT NOT NULL,
+        unit TEXT NOT NULL,
+        version TEXT NOT NULL,
+        quantity INTEGER NOT NULL,
+        resource_type TEXT NOT NULL,
+        at TEXT NOT NULL,
+        day TEXT NOT NULL,
+        idempotency_key TEXT NOT NULL UNIQUE
+    );
+    CREATE INDEX ledger_tenant_day ON ledger (tenant, day);
+    CREATE TABLE invoices (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        company TEXT,
+        period_start TEXT NOT NULL,
+        period_end TEXT NOT NULL,
+        currency TEXT NOT NULL,
+        state TEXT NOT NULL,
+        lines TEXT NOT NULL,
+        total INTEGER NOT NULL,
+        payment_reference TEXT,
+        cancel_reason TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX invoices_tenant ON invoices (tenant);
+    CREATE TABLE idempotency (
+        key TEXT PRIMARY KEY,
+        operation TEXT NOT NULL,
+        params_digest TEXT NOT NULL,
+        result TEXT NOT NULL
+    );
+    CREATE TABLE purchase_orders (
+        id TEXT PRIMARY KEY,
+        tenant TEXT NOT NULL,
+        reference TEXT NOT NULL,
+        amount INTEGER NOT NULL,
+        currency TEXT NOT NULL,
+        state TEXT NOT NULL,
+        approved_by TEXT,
+        rejection_reason TEXT,
+        created_at TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX purchase_orders_tenant ON purchase_orders (tenant);",
 ];
 
 /// Why a store operation failed.
@@ -125,6 +182,35 @@ pub enum StoreError {
     /// Input the store refuses.
     #[error("{0}")]
     Invalid(String),
+    /// An idempotency key reused with different parameters (or another operation).
+    #[error("idempotency key `{key}` was first used for {operation} with other parameters")]
+    IdempotencyConflict {
+        /// The key.
+        key: String,
+        /// The operation it was first used for.
+        operation: String,
+    },
+    /// A billing error (its code passes through: `billing.rate_missing`, …).
+    #[error(transparent)]
+    Billing(#[from] crate::billing::BillingError),
+    /// A refused invoice operation, with every blocker.
+    #[error(transparent)]
+    InvoiceTransition(#[from] crate::billing::TransitionError),
+    /// A refused purchase-order operation, with every blocker.
+    #[error(transparent)]
+    PoTransition(#[from] crate::billing::PoError),
+    /// No such invoice.
+    #[error("invoice `{0}` is not in the store")]
+    InvoiceNotFound(String),
+    /// No such purchase order.
+    #[error("purchase order `{0}` is not in the store")]
+    PoNotFound(String),
+    /// A purchase order with that id already exists.
+    #[error("purchase order `{0}` is already in the store")]
+    PoExists(String),
+    /// No rate card has been set.
+    #[error("no rate card is set; set one before generating invoices")]
+    RateCardMissing,
 }
 
 impl StoreError {
@@ -141,6 +227,14 @@ impl StoreError {
             StoreError::PacketNotFound(_) => "packet.not_found",
             StoreError::UnregisteredAction(_) => "audit.action_unregistered",
             StoreError::Invalid(_) => "store.invalid",
+            StoreError::IdempotencyConflict { .. } => "idempotency_conflict",
+            StoreError::Billing(e) => e.code(),
+            StoreError::InvoiceTransition(e) => e.code(),
+            StoreError::PoTransition(e) => e.code(),
+            StoreError::InvoiceNotFound(_) => "billing.invoice_not_found",
+            StoreError::PoNotFound(_) => "billing.po_not_found",
+            StoreError::PoExists(_) => "billing.po_exists",
+            StoreError::RateCardMissing => "billing.rate_card_missing",
         }
     }
 }
@@ -381,13 +475,16 @@ impl Store {
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(usize::try_from(found).unwrap_or(0)) {
             tx.execute_batch(sql)?;
-            if i == 0 {
-                for (action, description) in audit::BUILTIN_ACTIONS {
-                    tx.execute(
-                        "INSERT OR IGNORE INTO entries (kind, key, version, state, owner, description) VALUES ('audit_action', ?1, '', 'active', 'platform-audit', ?2)",
-                        params![action, description],
-                    )?;
-                }
+            let actions = match i {
+                0 => audit::BUILTIN_ACTIONS,
+                1 => audit::BILLING_ACTIONS,
+                _ => &[],
+            };
+            for (action, description) in actions {
+                tx.execute(
+                    "INSERT OR IGNORE INTO entries (kind, key, version, state, owner, description) VALUES ('audit_action', ?1, '', 'active', 'platform-audit', ?2)",
+                    params![action, description],
+                )?;
             }
             tx.pragma_update(None, "user_version", i64::try_from(i + 1).unwrap_or(i64::MAX))?;
         }
@@ -395,8 +492,13 @@ impl Store {
         Ok(())
     }
 
+    /// The connection, for reads by other modules (billing).
+    pub(crate) fn conn(&self) -> &Connection {
+        &self.conn
+    }
+
     /// Runs `f` in one immediate transaction; commits when it succeeds.
-    fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
+    pub(crate) fn write<T>(&mut self, f: impl FnOnce(&Transaction<'_>) -> Result<T>) -> Result<T> {
         let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let out = f(&tx)?;
         tx.commit()?;
@@ -973,7 +1075,7 @@ fn get_entry(conn: &Connection, r: &EntryRef) -> Result<Option<Entry>> {
     row.transpose()
 }
 
-fn bad_row(what: &str, value: &str) -> StoreError {
+pub(crate) fn bad_row(what: &str, value: &str) -> StoreError {
     StoreError::Invalid(format!("the store holds an unreadable {what} `{value}`"))
 }
 

@@ -172,10 +172,11 @@ struct Model {
 type Expect = Result<Vec<(&'static str, String)>, &'static str>;
 
 impl Model {
-    /// A new store holds the built-in audit actions, active, owned by platform-audit.
+    /// A new store holds the built-in and billing audit actions, active, owned by
+    /// platform-audit.
     fn new() -> Model {
         let mut entries = BTreeMap::new();
-        for (action, description) in audit::BUILTIN_ACTIONS {
+        for (action, description) in audit::BUILTIN_ACTIONS.iter().chain(audit::BILLING_ACTIONS) {
             let e = Entry {
                 kind: Kind::AuditAction,
                 key: (*action).to_owned(),

@@ -336,6 +336,22 @@ pub fn generate(
     })
 }
 
+/// The parts of a stored invoice, for [`Invoice::restore`] (the store's reader).
+#[derive(Debug, Clone)]
+pub(crate) struct InvoiceParts {
+    pub(crate) id: String,
+    pub(crate) tenant: String,
+    pub(crate) company: Option<String>,
+    pub(crate) period_start: Date,
+    pub(crate) period_end: Date,
+    pub(crate) currency: Currency,
+    pub(crate) lines: Vec<Line>,
+    pub(crate) total: Money,
+    pub(crate) state: InvoiceState,
+    pub(crate) payment_reference: Option<String>,
+    pub(crate) cancel_reason: Option<String>,
+}
+
 impl Invoice {
     /// The invoice id.
     pub fn id(&self) -> &str {
@@ -380,6 +396,40 @@ impl Invoice {
     /// The cancel reason (set by `cancel`).
     pub fn cancel_reason(&self) -> Option<&str> {
         self.cancel_reason.as_deref()
+    }
+
+    /// Rebuilds a stored invoice; `None` when the parts break an invariant (a line in
+    /// another currency or with an amount that is not `quantity × price`, a total that
+    /// is not the checked sum of the lines, a period that is empty).
+    pub(crate) fn restore(parts: InvoiceParts) -> Option<Invoice> {
+        if parts.period_end <= parts.period_start || parts.total.currency != parts.currency {
+            return None;
+        }
+        let mut sum = Money::zero(parts.currency);
+        for line in &parts.lines {
+            if line.unit_price.currency() != parts.currency
+                || line.unit_price.amount_for(line.quantity).ok()? != line.amount
+            {
+                return None;
+            }
+            sum = sum.checked_add(line.amount).ok()?;
+        }
+        if sum != parts.total {
+            return None;
+        }
+        Some(Invoice {
+            id: parts.id,
+            tenant: parts.tenant,
+            company: parts.company,
+            period_start: parts.period_start,
+            period_end: parts.period_end,
+            currency: parts.currency,
+            lines: parts.lines,
+            total: parts.total,
+            state: parts.state,
+            payment_reference: parts.payment_reference,
+            cancel_reason: parts.cancel_reason,
+        })
     }
 
     /// Every blocker of `operation` given its text argument (`None` for `issue`).

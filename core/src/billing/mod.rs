@@ -1,7 +1,8 @@
 //! Billing: money, rate cards, invoices, purchase orders and the provisioning gate
-//! (SPEC §2.9). The pure domain only: every function takes its inputs (including
-//! dates and timestamps) and returns a value or a typed error; nothing here reads a
-//! clock, a file or a database.
+//! (SPEC §2.9). The domain is pure: every function takes its inputs (including
+//! dates and timestamps) and returns a value or a typed error; nothing but
+//! [`store`] (billing's tables in the SQLite [`crate::Store`]) reads a clock, a file
+//! or a database.
 //!
 //! - [`money`]: [`Money`] (integer minor units with an ISO 4217 [`Currency`]) and
 //!   per-unit [`Price`]; arithmetic is checked and never mixes currencies.
@@ -9,7 +10,9 @@
 //! - [`invoice`]: [`generate`] builds a draft [`Invoice`] from ledger events;
 //!   `issue`, `mark_paid` and `cancel` move it; a refused move lists every blocker.
 //! - [`purchase_order`]: [`PurchaseOrder`], `submitted → approved | rejected`.
-//! - [`gate`]: [`gate()`] decides provisioning from the configured [`GateStandard`].
+//! - [`mod@gate`]: [`gate()`] decides provisioning from the configured [`GateStandard`].
+//! - [`store`]: rate cards, the usage ledger, invoices (idempotent operations) and
+//!   purchase orders persisted in the [`crate::Store`], every change audited.
 //!
 //! ```
 //! use gangway::billing::{Currency, LedgerEvent, RateCard, generate};
@@ -47,6 +50,7 @@ pub mod invoice;
 pub mod money;
 pub mod purchase_order;
 pub mod rate_card;
+pub mod store;
 
 pub use gate::{GateDecision, GateStandard, gate};
 pub use invoice::{Blocker, Invoice, InvoiceState, LedgerEvent, Line, Operation, TransitionError, generate};

@@ -129,6 +129,27 @@ impl PurchaseOrder {
         })
     }
 
+    /// Rebuilds a stored purchase order (the store's reader).
+    pub(crate) fn restore(
+        id: String,
+        tenant: String,
+        reference: String,
+        amount: Money,
+        state: PoState,
+        approved_by: Option<String>,
+        rejection_reason: Option<String>,
+    ) -> PurchaseOrder {
+        PurchaseOrder {
+            id,
+            tenant,
+            reference,
+            amount,
+            state,
+            approved_by,
+            rejection_reason,
+        }
+    }
+
     /// The PO id.
     pub fn id(&self) -> &str {
         &self.id
