@@ -515,20 +515,6 @@ fn get_entry(store: &Store, r: &EntryRef) -> Res<Entry> {
     })
 }
 
-/// An entry as JSON (the shape the audit log records).
-fn entry_json(e: &Entry) -> Json {
-    json!({
-        "kind": e.kind.as_str(),
-        "key": e.key,
-        "version": e.version.as_ref().map(Version::to_string),
-        "state": e.state.as_str(),
-        "owner": e.owner,
-        "product": e.product,
-        "description": e.description,
-        "sunset": e.sunset.map(|d| d.to_string()),
-    })
-}
-
 fn entry_text(e: &Entry) -> String {
     let mut out = format!("{} {}\n  state: {}\n  owner: {}\n", e.kind, e.label(), e.state, e.owner);
     if let Some(p) = &e.product {
@@ -613,7 +599,7 @@ fn run_registry(opts: &StoreOpts, command: RegistryCommand) -> Res<ExitCode> {
                 sunset,
             };
             store.add_entry(&opts.origin(), &e)?;
-            opts.print(&entry_json(&e), || format!("added {}", entry_text(&e)))?;
+            opts.print(&e.to_json(), || format!("added {}", entry_text(&e)))?;
         }
         RegistryCommand::Update {
             entry,
@@ -644,14 +630,14 @@ fn run_registry(opts: &StoreOpts, command: RegistryCommand) -> Res<ExitCode> {
                 e.sunset = s;
             }
             let e = store.update_entry(&opts.origin(), &e)?;
-            opts.print(&entry_json(&e), || format!("updated {}", entry_text(&e)))?;
+            opts.print(&e.to_json(), || format!("updated {}", entry_text(&e)))?;
         }
         RegistryCommand::SetState { entry, state, sunset } => {
             let mut store = opts.open(false)?;
             let r = resolve(&store, &entry)?;
             let before = get_entry(&store, &r)?;
             let after = store.set_state(&opts.origin(), &r, state, sunset)?;
-            opts.print(&entry_json(&after), || {
+            opts.print(&after.to_json(), || {
                 format!("{} {}: {} → {}\n", after.kind, after.label(), before.state, after.state)
             })?;
         }
@@ -662,7 +648,7 @@ fn run_registry(opts: &StoreOpts, command: RegistryCommand) -> Res<ExitCode> {
                 .into_iter()
                 .filter(|e| state.is_none_or(|s| s == e.state))
                 .collect();
-            let value = Json::Array(entries.iter().map(entry_json).collect());
+            let value = Json::Array(entries.iter().map(Entry::to_json).collect());
             opts.print(&value, || {
                 let rows: Vec<Vec<String>> = entries
                     .iter()
@@ -696,7 +682,7 @@ fn run_registry(opts: &StoreOpts, command: RegistryCommand) -> Res<ExitCode> {
                 .into_iter()
                 .filter(|rec| rec.target == target)
                 .collect();
-            let mut value = entry_json(&e);
+            let mut value = e.to_json();
             if let Json::Object(map) = &mut value {
                 map.insert(
                     "history".to_owned(),

@@ -170,20 +170,6 @@ fn change(case: &Case, c: &ChangeSpec) -> Result<Change, String> {
     })
 }
 
-/// An entry as JSON (the shape the audit log records).
-fn entry_json(e: &Entry) -> Json {
-    json!({
-        "kind": e.kind.as_str(),
-        "key": e.key,
-        "version": e.version.as_ref().map(Version::to_string),
-        "state": e.state.as_str(),
-        "owner": e.owner,
-        "product": e.product,
-        "description": e.description,
-        "sunset": e.sunset.map(|d| d.to_string()),
-    })
-}
-
 fn to_json<T: serde::Serialize>(value: &T) -> Json {
     serde_json::to_value(value).unwrap_or(Json::Null)
 }
@@ -255,11 +241,11 @@ pub(crate) fn run_store_ops(case: &Case, spec: &CaseSpec, as_of: Date) -> Result
         let outcome: Result<Vec<(&str, Json)>, StoreError> = match step {
             Step::Add { entry: e } => {
                 let e = entry(case, e)?;
-                store.add_entry(&origin, &e).map(|()| vec![("entry", entry_json(&e))])
+                store.add_entry(&origin, &e).map(|()| vec![("entry", e.to_json())])
             }
             Step::Update { entry: e } => {
                 let e = entry(case, e)?;
-                store.update_entry(&origin, &e).map(|e| vec![("entry", entry_json(&e))])
+                store.update_entry(&origin, &e).map(|e| vec![("entry", e.to_json())])
             }
             Step::SetState {
                 kind,
@@ -272,12 +258,12 @@ pub(crate) fn run_store_ops(case: &Case, spec: &CaseSpec, as_of: Date) -> Result
                 let sunset = sunset.as_deref().map(|s| date(case, s)).transpose()?;
                 store
                     .set_state(&origin, &r, state(case, to)?, sunset)
-                    .map(|e| vec![("entry", entry_json(&e))])
+                    .map(|e| vec![("entry", e.to_json())])
             }
             Step::Entry { kind, key, version } => {
                 let r = entry_ref(case, kind, key, version.as_deref())?;
                 store.entry(&r).and_then(|e| {
-                    e.map(|e| vec![("entry", entry_json(&e))])
+                    e.map(|e| vec![("entry", e.to_json())])
                         .ok_or_else(|| StoreError::NotFound {
                             kind: r.kind,
                             key: r.label(),

@@ -146,6 +146,20 @@ pub struct Entry {
 }
 
 impl Entry {
+    /// The entry as JSON (the shape the audit log records and the CLI prints).
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::json!({
+            "kind": self.kind.as_str(),
+            "key": self.key,
+            "version": self.version.as_ref().map(Version::to_string),
+            "state": self.state.as_str(),
+            "owner": self.owner,
+            "product": self.product,
+            "description": self.description,
+            "sunset": self.sunset.map(|d| d.to_string()),
+        })
+    }
+
     /// The entry's display name: the key, with `@version` for usage units.
     pub fn label(&self) -> String {
         match &self.version {

@@ -533,8 +533,8 @@ impl Store {
                     origin,
                     "registry.entry.update",
                     &r.target(),
-                    Some(entry_json(&before)),
-                    Some(entry_json(entry)),
+                    Some(before.to_json()),
+                    Some(entry.to_json()),
                 )?;
             }
             Ok(entry.clone())
@@ -603,8 +603,8 @@ impl Store {
                                 origin,
                                 "registry.entry.update",
                                 &r.target(),
-                                Some(entry_json(&now)),
-                                Some(entry_json(entry)),
+                                Some(now.to_json()),
+                                Some(entry.to_json()),
                             )?;
                             sum.updated += 1;
                         }
@@ -906,19 +906,6 @@ fn not_found(r: &EntryRef) -> StoreError {
     }
 }
 
-fn entry_json(e: &Entry) -> Json {
-    json!({
-        "kind": e.kind.as_str(),
-        "key": e.key,
-        "version": e.version.as_ref().map(Version::to_string),
-        "state": e.state.as_str(),
-        "owner": e.owner,
-        "product": e.product,
-        "description": e.description,
-        "sunset": e.sunset.map(|d| d.to_string()),
-    })
-}
-
 fn add_entry(tx: &Transaction<'_>, origin: &Origin, entry: &Entry) -> Result<()> {
     let r = EntryRef::of(entry);
     if entry.kind == Kind::UsageUnit && entry.version.is_none() {
@@ -958,7 +945,7 @@ fn add_entry(tx: &Transaction<'_>, origin: &Origin, entry: &Entry) -> Result<()>
         "registry.entry.add",
         &r.target(),
         None,
-        Some(entry_json(entry)),
+        Some(entry.to_json()),
     )?;
     Ok(())
 }
@@ -1010,8 +997,8 @@ fn set_state(tx: &Transaction<'_>, origin: &Origin, r: &EntryRef, to: State, sun
         origin,
         "registry.entry.set_state",
         &r.target(),
-        Some(entry_json(&before)),
-        Some(entry_json(&after)),
+        Some(before.to_json()),
+        Some(after.to_json()),
     )?;
     Ok(after)
 }
