@@ -51,6 +51,7 @@ pub mod money;
 pub mod purchase_order;
 pub mod rate_card;
 pub mod store;
+pub mod usage;
 
 pub use gate::{GateDecision, GateStandard, gate};
 pub use invoice::{Blocker, Invoice, InvoiceState, LedgerEvent, Line, Operation, TransitionError, generate};
@@ -117,6 +118,17 @@ pub enum BillingError {
         /// Period end (exclusive).
         end: jiff::civil::Date,
     },
+    /// A period that overlaps an invoice of the same tenant that is not cancelled
+    /// (its usage would be billed twice).
+    #[error("the period overlaps invoice {invoice} ({start}..{end}); cancel it first or pick another period")]
+    PeriodOverlap {
+        /// The overlapping invoice.
+        invoice: String,
+        /// Its period start.
+        start: jiff::civil::Date,
+        /// Its period end.
+        end: jiff::civil::Date,
+    },
     /// A required text (invoice id, tenant, PO reference) is blank.
     #[error("{field} must not be blank")]
     Blank {
@@ -136,6 +148,7 @@ impl BillingError {
             BillingError::RateCardParse { .. } => "billing.rate_card_parse",
             BillingError::RateMissing { .. } => "billing.rate_missing",
             BillingError::EmptyPeriod { .. } => "billing.period_empty",
+            BillingError::PeriodOverlap { .. } => "billing.period_overlap",
             BillingError::Blank { .. } => "billing.blank",
         }
     }

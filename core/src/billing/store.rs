@@ -34,6 +34,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Value as Json, json};
 
 use super::invoice::InvoiceParts;
+use super::usage::{self, IngestRejection, IngestSummary, UsageRecord};
 use super::{
     BillingError, Currency, GateDecision, GateStandard, Invoice, InvoiceState, LedgerEvent, Line, Money, Operation,
     PoState, Price, PurchaseOrder, Rate, RateCard,
@@ -43,55 +44,6 @@ use crate::guard::{Snapshot, UsageEvent};
 use crate::store::{Store, StoreError, append, bad_row, sha256_hex};
 
 type Result<T> = std::result::Result<T, StoreError>;
-
-/// One usage event offered to the ledger (the owned form of [`UsageEvent`]).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct UsageRecord {
-    /// The product id.
-    pub product: String,
-    /// The usage unit key.
-    pub unit: String,
-    /// The usage unit version.
-    #[serde(serialize_with = "super::ser_version")]
-    pub version: Version,
-    /// How many units (positive, at most `i64::MAX`).
-    pub quantity: u64,
-    /// The resource type the usage is attributed to.
-    pub resource_type: String,
-    /// The tenant billed.
-    pub tenant: String,
-    /// The ledger's deduplication key.
-    pub idempotency_key: String,
-    /// When the usage happened; its UTC date selects the rate.
-    pub at: Timestamp,
-}
-
-/// One event of a batch that was not accepted.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct IngestRejection {
-    /// Its position in the batch (from 0).
-    pub index: usize,
-    /// Its idempotency key.
-    pub idempotency_key: String,
-    /// The rule code (`billing.rate_missing`, `billing.usage_unit_unregistered`, …).
-    pub code: &'static str,
-    /// The field at fault.
-    pub field: &'static str,
-    /// Why, for people.
-    pub reason: String,
-}
-
-/// What [`Store::ingest_usage`] did with a batch: every event is accepted, a
-/// duplicate or rejected (never dropped silently).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
-pub struct IngestSummary {
-    /// Events added to the ledger.
-    pub accepted: usize,
-    /// Events whose idempotency key was already in the ledger or earlier in the batch.
-    pub duplicates: usize,
-    /// Events refused, in batch order.
-    pub rejected: Vec<IngestRejection>,
-}
 
 // ---- stored forms ----
 
@@ -453,103 +405,83 @@ impl Store {
     // ---- usage ledger ----
 
     /// Ingests a batch of usage events into the ledger (see the module docs):
-    /// duplicates by idempotency key are counted, events the guard or the current
-    /// rate card refuses are reported with their codes, and the accepted ones land in
-    /// one transaction with one `billing.usage.ingest` audit record.
+    /// duplicates by idempotency key are counted, events the guard, the current rate
+    /// card or a closed period refuses are reported with their codes, and the
+    /// accepted ones land in one transaction with one `billing.usage.ingest` audit
+    /// record.
     pub fn ingest_usage(
         &mut self,
         origin: &Origin,
         events: &[UsageRecord],
         snapshot: &Snapshot,
     ) -> Result<IngestSummary> {
-        self.write(|tx| {
-            let card = current_card(tx, None)?;
-            let mut summary = IngestSummary::default();
-            let mut seen: HashSet<&str> = HashSet::with_capacity(events.len());
-            let mut first: Option<&str> = None;
-            let mut last: Option<&str> = None;
-            {
-                let mut exists = tx.prepare_cached("SELECT 1 FROM ledger WHERE idempotency_key = ?1")?;
-                let mut insert = tx.prepare_cached(
-                    "INSERT INTO ledger (tenant, product, unit, version, quantity, resource_type, at, day, idempotency_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
-                )?;
-                for (index, e) in events.iter().enumerate() {
-                    let key = e.idempotency_key.as_str();
-                    if seen.contains(key) || exists.exists(params![key])? {
-                        summary.duplicates += 1;
-                        continue;
-                    }
-                    let mut reject = |code: &'static str, field: &'static str, reason: String| {
-                        summary.rejected.push(IngestRejection {
-                            index,
-                            idempotency_key: e.idempotency_key.clone(),
-                            code,
-                            field,
-                            reason,
-                        });
-                    };
-                    let event = UsageEvent {
-                        product: &e.product,
-                        unit: &e.unit,
-                        version: &e.version,
-                        quantity: e.quantity,
-                        resource_type: &e.resource_type,
-                        tenant: &e.tenant,
-                        idempotency_key: key,
-                        at: e.at,
-                    };
-                    if let Err(r) = snapshot.accept_usage(&event) {
-                        reject(r.code, r.field, r.message());
-                        continue;
-                    }
-                    let Ok(quantity) = i64::try_from(e.quantity) else {
-                        reject("usage.invalid", "quantity", format!("`quantity` must be at most {}", i64::MAX));
-                        continue;
-                    };
-                    let day = e.at.to_zoned(TimeZone::UTC).date();
-                    if card.as_ref().and_then(|c| c.rate_for(&e.unit, &e.version, day)).is_none() {
-                        reject(
-                            "billing.rate_missing",
-                            "unit",
-                            format!("no rate for {}@{} is effective on {day}", e.unit, e.version),
-                        );
-                        continue;
-                    }
-                    insert.execute(params![
-                        e.tenant,
-                        e.product,
-                        e.unit,
-                        e.version.to_string(),
-                        quantity,
-                        e.resource_type,
-                        e.at.to_string(),
-                        day.to_string(),
-                        key
-                    ])?;
-                    seen.insert(key);
-                    first = first.or(Some(key));
-                    last = Some(key);
-                    summary.accepted += 1;
+        let offered: Vec<Offered<'_>> = events
+            .iter()
+            .enumerate()
+            .map(|(index, e)| Offered {
+                index,
+                line: None,
+                event: Ok(e),
+            })
+            .collect();
+        self.write(|tx| ingest_batch(tx, origin, &offered, snapshot))
+    }
+
+    /// Ingests usage from JSON Lines (see [`usage`]), committing every `batch_size`
+    /// events as one transaction (so a crash loses at most the batch in flight, and
+    /// re-running the file counts the committed events as duplicates). Malformed
+    /// lines are rejected with `usage.malformed` and their line number; blank lines
+    /// are skipped. `progress` is called after each batch with the bytes and events
+    /// read so far. An unreadable input (I/O error, invalid UTF-8) stops the ingest
+    /// with `store.invalid` naming the line; batches already committed stay.
+    pub fn ingest_jsonl(
+        &mut self,
+        origin: &Origin,
+        input: impl std::io::BufRead,
+        snapshot: &Snapshot,
+        batch_size: usize,
+        mut progress: impl FnMut(IngestProgress),
+    ) -> Result<IngestSummary> {
+        let batch_size = batch_size.max(1);
+        let mut summary = IngestSummary::default();
+        let mut parsed: Vec<(usize, u64, std::result::Result<UsageRecord, usage::Malformed>)> =
+            Vec::with_capacity(batch_size);
+        let mut read = IngestProgress::default();
+        let mut lines = input.lines();
+        let mut line_no: u64 = 0;
+        let mut done = false;
+        while !done {
+            parsed.clear();
+            while parsed.len() < batch_size {
+                let Some(next) = lines.next() else {
+                    done = true;
+                    break;
+                };
+                line_no += 1;
+                let text = next.map_err(|e| StoreError::Invalid(format!("usage input, line {line_no}: {e}")))?;
+                read.bytes += text.len() as u64 + 1;
+                if text.trim().is_empty() {
+                    continue;
                 }
+                parsed.push((read.events, line_no, usage::parse_line(&text)));
+                read.events += 1;
             }
-            if summary.accepted > 0 {
-                append(
-                    tx,
-                    origin,
-                    "billing.usage.ingest",
-                    "ledger",
-                    None,
-                    Some(json!({
-                        "accepted": summary.accepted,
-                        "duplicates": summary.duplicates,
-                        "rejected": summary.rejected.len(),
-                        "first_key": first,
-                        "last_key": last,
-                    })),
-                )?;
+            if parsed.is_empty() {
+                break;
             }
-            Ok(summary)
-        })
+            let offered: Vec<Offered<'_>> = parsed
+                .iter()
+                .map(|(index, line, event)| Offered {
+                    index: *index,
+                    line: Some(*line),
+                    event: event.as_ref(),
+                })
+                .collect();
+            let batch = self.write(|tx| ingest_batch(tx, origin, &offered, snapshot))?;
+            summary.absorb(batch);
+            progress(read);
+        }
+        Ok(summary)
     }
 
     /// The ledger events of `tenant` whose UTC date is in `start..end`, in ingest order.
@@ -581,6 +513,14 @@ impl Store {
         self.write(|tx| {
             if let Some(result) = replayed(tx, idempotency_key, OP, &digest)? {
                 return invoice_from_json(&result);
+            }
+            if let Some((id, start, end)) = overlapping_invoice(tx, tenant, period_start, period_end)? {
+                return Err(BillingError::PeriodOverlap {
+                    invoice: id,
+                    start,
+                    end,
+                }
+                .into());
             }
             let card = current_card(tx, None)?.ok_or(StoreError::RateCardMissing)?;
             let count: i64 = tx.query_row("SELECT COUNT(*) FROM invoices", [], |r| r.get(0))?;
@@ -825,4 +765,194 @@ fn read_ledger(conn: &Connection, tenant: &str, start: Date, end: Date) -> Resul
         });
     }
     Ok(out)
+}
+
+/// How far a JSON Lines ingest has read.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct IngestProgress {
+    /// Bytes read (lines and their newlines).
+    pub bytes: u64,
+    /// Events read (non-blank lines).
+    pub events: usize,
+}
+
+/// One event offered to [`ingest_batch`]: its position, its line when read from a
+/// file, and the event or why its line was not one.
+struct Offered<'a> {
+    index: usize,
+    line: Option<u64>,
+    event: std::result::Result<&'a UsageRecord, &'a usage::Malformed>,
+}
+
+/// The periods of every tenant's invoices that are not cancelled: usage dated in
+/// one of them would never be billed (or be billed twice), so it is refused.
+fn invoiced_periods(conn: &Connection) -> Result<std::collections::HashMap<String, Vec<(Date, Date)>>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT tenant, period_start, period_end FROM invoices WHERE state != 'cancelled'")?;
+    let rows = stmt.query_map([], |r| {
+        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?, r.get::<_, String>(2)?))
+    })?;
+    let mut out: std::collections::HashMap<String, Vec<(Date, Date)>> = std::collections::HashMap::new();
+    for row in rows {
+        let (tenant, start, end) = row?;
+        let start: Date = start.parse().map_err(|_| bad_row("date", &start))?;
+        let end: Date = end.parse().map_err(|_| bad_row("date", &end))?;
+        out.entry(tenant).or_default().push((start, end));
+    }
+    Ok(out)
+}
+
+fn ingest_batch(
+    tx: &Transaction<'_>,
+    origin: &Origin,
+    offered: &[Offered<'_>],
+    snapshot: &Snapshot,
+) -> Result<IngestSummary> {
+    let card = current_card(tx, None)?;
+    let periods = invoiced_periods(tx)?;
+    let mut summary = IngestSummary::default();
+    let mut seen: HashSet<&str> = HashSet::with_capacity(offered.len());
+    let mut first: Option<&str> = None;
+    let mut last: Option<&str> = None;
+    {
+        let mut exists = tx.prepare_cached("SELECT 1 FROM ledger WHERE idempotency_key = ?1")?;
+        let mut insert = tx.prepare_cached(
+            "INSERT INTO ledger (tenant, product, unit, version, quantity, resource_type, at, day, idempotency_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+        )?;
+        for o in offered {
+            let mut reject = |key: Option<&str>, code: &'static str, field: &str, reason: String| {
+                summary.rejected.push(IngestRejection {
+                    index: o.index,
+                    line: o.line,
+                    idempotency_key: key.map(str::to_owned),
+                    code,
+                    field: field.to_owned(),
+                    reason,
+                });
+            };
+            let e = match o.event {
+                Ok(e) => e,
+                Err(m) => {
+                    reject(
+                        m.idempotency_key.as_deref(),
+                        usage::MALFORMED,
+                        &m.field,
+                        m.reason.clone(),
+                    );
+                    continue;
+                }
+            };
+            let key = e.idempotency_key.as_str();
+            if seen.contains(key) || exists.exists(params![key])? {
+                summary.duplicates += 1;
+                continue;
+            }
+            let event = UsageEvent {
+                product: &e.product,
+                unit: &e.unit,
+                version: &e.version,
+                quantity: e.quantity,
+                resource_type: &e.resource_type,
+                tenant: &e.tenant,
+                idempotency_key: key,
+                at: e.at,
+            };
+            if let Err(r) = snapshot.accept_usage(&event) {
+                reject(Some(key), r.code, r.field, r.message());
+                continue;
+            }
+            let Ok(quantity) = i64::try_from(e.quantity) else {
+                reject(
+                    Some(key),
+                    "usage.invalid",
+                    "quantity",
+                    format!("`quantity` must be at most {}", i64::MAX),
+                );
+                continue;
+            };
+            let day = e.at.to_zoned(TimeZone::UTC).date();
+            if card
+                .as_ref()
+                .and_then(|c| c.rate_for(&e.unit, &e.version, day))
+                .is_none()
+            {
+                reject(
+                    Some(key),
+                    "billing.rate_missing",
+                    "unit",
+                    format!("no rate for {}@{} is effective on {day}", e.unit, e.version),
+                );
+                continue;
+            }
+            if let Some((start, end)) = periods
+                .get(&e.tenant)
+                .and_then(|ps| ps.iter().find(|(start, end)| *start <= day && day < *end))
+            {
+                reject(
+                    Some(key),
+                    "billing.period_invoiced",
+                    "at",
+                    format!(
+                        "{day} falls in {}'s invoiced period {start}..{end}; cancel that invoice to bill it again",
+                        e.tenant
+                    ),
+                );
+                continue;
+            }
+            insert.execute(params![
+                e.tenant,
+                e.product,
+                e.unit,
+                e.version.to_string(),
+                quantity,
+                e.resource_type,
+                e.at.to_string(),
+                day.to_string(),
+                key
+            ])?;
+            seen.insert(key);
+            first = first.or(Some(key));
+            last = Some(key);
+            summary.accepted += 1;
+        }
+    }
+    if summary.accepted > 0 {
+        append(
+            tx,
+            origin,
+            "billing.usage.ingest",
+            "ledger",
+            None,
+            Some(json!({
+                "accepted": summary.accepted,
+                "duplicates": summary.duplicates,
+                "rejected": summary.rejected.len(),
+                "first_key": first,
+                "last_key": last,
+            })),
+        )?;
+    }
+    Ok(summary)
+}
+
+/// The first invoice of `tenant`, not cancelled, whose period overlaps `start..end`.
+fn overlapping_invoice(
+    conn: &Connection,
+    tenant: &str,
+    start: Date,
+    end: Date,
+) -> Result<Option<(String, Date, Date)>> {
+    let row: Option<(String, String, String)> = conn
+        .query_row(
+            "SELECT id, period_start, period_end FROM invoices WHERE tenant = ?1 AND state != 'cancelled' AND period_start < ?3 AND period_end > ?2 ORDER BY id LIMIT 1",
+            params![tenant, start.to_string(), end.to_string()],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+        )
+        .optional()?;
+    row.map(|(id, s, e)| {
+        let s: Date = s.parse().map_err(|_| bad_row("date", &s))?;
+        let e: Date = e.parse().map_err(|_| bad_row("date", &e))?;
+        Ok((id, s, e))
+    })
+    .transpose()
 }
