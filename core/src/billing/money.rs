@@ -187,7 +187,11 @@ impl<'de> Deserialize<'de> for Currency {
 }
 
 /// An amount of money: integer minor units (cents for USD) and a currency.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+///
+/// Its JSON form is `{"amount": "4.80", "currency": "USD", "minor": 480}`: the exact
+/// decimal for people and the integer for programs (reading takes `minor` and
+/// `currency`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
 pub struct Money {
     /// The amount in minor units; may be negative.
     pub minor: i64,
@@ -332,6 +336,19 @@ impl fmt::Display for Price {
     }
 }
 
+impl Serialize for Money {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let text = self.to_string();
+        let amount = text.strip_suffix(self.currency.code).unwrap_or(&text).trim_end();
+        let mut st = s.serialize_struct("Money", 3)?;
+        st.serialize_field("amount", amount)?;
+        st.serialize_field("currency", &self.currency)?;
+        st.serialize_field("minor", &self.minor)?;
+        st.end()
+    }
+}
+
 impl Serialize for Price {
     fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
         use serde::ser::SerializeStruct;
@@ -443,6 +460,16 @@ mod tests {
     }
 
     #[test]
+    fn json_form_round_trips() {
+        let m = Money::new(-123_456, Currency::USD);
+        let json = serde_json::to_value(m).unwrap();
+        assert_eq!(json, serde_json::json!({"amount": "-1234.56", "currency": "USD", "minor": -123_456}));
+        assert_eq!(serde_json::from_value::<Money>(json).unwrap(), m);
+        let jpy = serde_json::to_value(Money::new(7, Currency::JPY)).unwrap();
+        assert_eq!(jpy["amount"], "7");
+    }
+
+    #[test]
     fn parse_and_display() {
         let m = Money::parse("12.34", Currency::USD);
         assert_eq!(m, Ok(Money::new(1234, Currency::USD)));
@@ -508,7 +535,7 @@ mod tests {
     fn serde_form() {
         let m = Money::new(1234, Currency::USD);
         let json = serde_json::to_string(&m).unwrap_or_default();
-        assert_eq!(json, r#"{"minor":1234,"currency":"USD"}"#);
+        assert_eq!(json, r#"{"amount":"12.34","currency":"USD","minor":1234}"#);
         assert_eq!(serde_json::from_str::<Money>(&json).ok(), Some(m));
         assert!(serde_json::from_str::<Money>(r#"{"minor":1,"currency":"ZZZ"}"#).is_err());
     }
