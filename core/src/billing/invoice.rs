@@ -684,7 +684,7 @@ mod tests {
         let json = serde_json::to_string(&inv).unwrap_or_default();
         assert_eq!(
             json,
-            r#"{"id":"INV-1","tenant":"acme","company":"Acme Ltd","period_start":"2026-11-01","period_end":"2026-12-01","currency":"USD","lines":[{"unit":"gb","version":"1.0.0","quantity":1,"unit_price":{"amount":"0.10","currency":"USD"},"amount":{"minor":10,"currency":"USD"}}],"total":{"minor":10,"currency":"USD"},"state":"draft","payment_reference":null,"cancel_reason":null}"#
+            r#"{"id":"INV-1","tenant":"acme","company":"Acme Ltd","period_start":"2026-11-01","period_end":"2026-12-01","currency":"USD","lines":[{"unit":"gb","version":"1.0.0","quantity":1,"unit_price":{"amount":"0.10","currency":"USD"},"amount":{"amount":"0.10","currency":"USD","minor":10}}],"total":{"amount":"0.10","currency":"USD","minor":10},"state":"draft","payment_reference":null,"cancel_reason":null}"#
         );
         let err = serde_json::to_string(&inv.mark_paid("").err()).unwrap_or_default();
         assert_eq!(
