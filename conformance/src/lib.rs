@@ -4,6 +4,7 @@
 //! its inputs, and `expected.json` (the canonical output). Every language's runner
 //! reads the same folders and must produce the same bytes. See `conformance/README.md`.
 
+mod billing_ops;
 mod guard;
 mod store_ops;
 
@@ -18,7 +19,8 @@ use serde::Deserialize;
 pub struct CaseSpec {
     /// What the case checks, for people.
     pub description: String,
-    /// `validate` (default), `progress`, `store_ops`, `audit_verify`, `guard` or `scan`.
+    /// `validate` (default), `progress`, `store_ops`, `billing_ops`, `audit_verify`,
+    /// `guard` or `scan`.
     #[serde(default = "default_operation")]
     pub operation: String,
     /// Stage id; absent means "the one lifecycle_state selects".
@@ -38,9 +40,10 @@ pub struct CaseSpec {
     /// packets the snapshot is built from (later files win for the same product).
     #[serde(default)]
     pub packets: Vec<String>,
-    /// `store_ops`: the steps, run in order (see `store_ops.rs`).
+    /// `store_ops`, `billing_ops`: the steps, run in order (see `store_ops.rs` and
+    /// `billing_ops.rs`; each is read by its operation).
     #[serde(default)]
-    pub steps: Vec<store_ops::Step>,
+    pub steps: Vec<serde_json::Value>,
     /// `audit_verify`: the exported log (JSON Lines).
     #[serde(default)]
     pub log: Option<String>,
@@ -115,6 +118,7 @@ pub fn run(case: &Case) -> Result<String, String> {
         gangway::decode::parse_date(&spec.as_of).ok_or_else(|| format!("{}: bad as_of `{}`", case.name, spec.as_of))?;
     match spec.operation.as_str() {
         "store_ops" => return store_ops::run_store_ops(case, &spec, as_of),
+        "billing_ops" => return billing_ops::run_billing_ops(case, &spec, as_of),
         "audit_verify" => return store_ops::run_audit_verify(case, &spec),
         "guard" => return guard::run_guard(case, &spec, as_of),
         "scan" => return guard::run_scan(case, &spec),

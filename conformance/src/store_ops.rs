@@ -117,7 +117,7 @@ pub enum Step {
     Put { packet: String },
 }
 
-fn bad(case: &Case, what: String) -> String {
+pub(crate) fn bad(case: &Case, what: String) -> String {
     format!("{}: {what}", case.name)
 }
 
@@ -129,7 +129,7 @@ fn state(case: &Case, s: &str) -> Result<State, String> {
     State::from_name(s).ok_or_else(|| bad(case, format!("unknown state `{s}`")))
 }
 
-fn date(case: &Case, s: &str) -> Result<Date, String> {
+pub(crate) fn date(case: &Case, s: &str) -> Result<Date, String> {
     gangway::decode::parse_date(s).ok_or_else(|| bad(case, format!("bad date `{s}`")))
 }
 
@@ -170,7 +170,7 @@ fn change(case: &Case, c: &ChangeSpec) -> Result<Change, String> {
     })
 }
 
-fn to_json<T: serde::Serialize>(value: &T) -> Json {
+pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Json {
     serde_json::to_value(value).unwrap_or(Json::Null)
 }
 
@@ -213,31 +213,71 @@ fn packet_format(path: &Path) -> Format {
     Format::from_path(path)
 }
 
+/// A case's store after its setup: the registry imported and the packets stored,
+/// with the fixed origin every write uses.
+pub(crate) struct Setup {
+    /// The origin of every write.
+    pub origin: Origin,
+    imported: Option<gangway::store::ImportSummary>,
+    packets: Vec<Json>,
+    /// How many audit records the setup wrote.
+    pub audit_records: usize,
+}
+
+impl Setup {
+    /// A fresh in-memory store with `registry` imported and `packets` stored.
+    pub(crate) fn load(case: &Case, spec: &CaseSpec) -> Result<(Store, Setup), String> {
+        let at = AT.parse().map_err(|e| bad(case, format!("{e}")))?;
+        let origin = Origin::new(ACTOR, at);
+        let fail = |e: StoreError| bad(case, format!("setup: {}: {e}", e.code()));
+        let mut store = Store::open_in_memory().map_err(fail)?;
+        let imported = match &spec.registry {
+            Some(file) => {
+                let text = read(&case.dir.join(file))?;
+                Some(store.import_registry(&origin, &text).map_err(fail)?)
+            }
+            None => None,
+        };
+        let mut packets = Vec::new();
+        for file in &spec.packets {
+            let path = case.dir.join(file);
+            let out = store
+                .put_packet(&origin, &read(&path)?, packet_format(&path))
+                .map_err(fail)?;
+            packets
+                .push(json!({"packet_id": out.info.packet_id, "version": out.info.version, "digest": out.info.digest}));
+        }
+        let audit_records = store.audit_records(&AuditFilter::default()).map_err(fail)?.len();
+        Ok((
+            store,
+            Setup {
+                origin,
+                imported,
+                packets,
+                audit_records,
+            },
+        ))
+    }
+
+    /// `{registry, packets, audit_records}`.
+    pub(crate) fn to_json(&self) -> Json {
+        json!({
+            "registry": self.imported.as_ref().map(to_json),
+            "packets": self.packets,
+            "audit_records": self.audit_records,
+        })
+    }
+}
+
 /// Runs a `store_ops` case.
 pub(crate) fn run_store_ops(case: &Case, spec: &CaseSpec, as_of: Date) -> Result<String, String> {
-    let at = AT.parse().map_err(|e| bad(case, format!("{e}")))?;
-    let origin = Origin::new(ACTOR, at);
-    let fail = |e: StoreError| bad(case, format!("setup: {}: {e}", e.code()));
-    let mut store = Store::open_in_memory().map_err(fail)?;
-    let imported = match &spec.registry {
-        Some(file) => {
-            let text = read(&case.dir.join(file))?;
-            Some(store.import_registry(&origin, &text).map_err(fail)?)
-        }
-        None => None,
-    };
-    let mut packets = Vec::new();
-    for file in &spec.packets {
-        let path = case.dir.join(file);
-        let out = store
-            .put_packet(&origin, &read(&path)?, packet_format(&path))
-            .map_err(fail)?;
-        packets.push(json!({"packet_id": out.info.packet_id, "version": out.info.version, "digest": out.info.digest}));
-    }
-    let setup_records = store.audit_records(&AuditFilter::default()).map_err(fail)?.len();
-
+    let (mut store, setup) = Setup::load(case, spec)?;
+    let origin = setup.origin.clone();
+    let fail = |e: StoreError| bad(case, format!("{}: {e}", e.code()));
     let mut results = Vec::new();
-    for step in &spec.steps {
+    for (index, raw) in spec.steps.iter().enumerate() {
+        let step: Step = serde_json::from_value(raw.clone()).map_err(|e| bad(case, format!("step {index}: {e}")))?;
+        let step = &step;
         let outcome: Result<Vec<(&str, Json)>, StoreError> = match step {
             Step::Add { entry: e } => {
                 let e = entry(case, e)?;
@@ -316,16 +356,12 @@ pub(crate) fn run_store_ops(case: &Case, spec: &CaseSpec, as_of: Date) -> Result
     let log = store.audit_records(&AuditFilter::default()).map_err(fail)?;
     let written: Vec<Json> = log
         .iter()
-        .skip(setup_records)
+        .skip(setup.audit_records)
         .map(|r| json!({"seq": r.seq, "action": r.action, "target": r.target}))
         .collect();
     let verification = store.audit_verify().map_err(fail)?;
     Ok(canonical_json(&json!({
-        "setup": {
-            "registry": imported.as_ref().map(to_json),
-            "packets": packets,
-            "audit_records": setup_records,
-        },
+        "setup": setup.to_json(),
         "steps": results,
         "audit": {
             "written": written,

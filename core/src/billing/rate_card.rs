@@ -138,7 +138,13 @@ impl RateCard {
         let file: File = serde_saphyr::from_str(text).map_err(|e| {
             let (line, column) = e.location().map_or((0, 0), |l| (l.line(), l.column()));
             let message = e.to_string();
-            let message = message.lines().next().unwrap_or_default().to_owned();
+            let first = message.lines().next().unwrap_or_default();
+            // The parser prefixes `error: line L column C: `; the position is kept apart.
+            let message = first
+                .strip_prefix("error: ")
+                .and_then(|rest| rest.split_once(": ").filter(|(at, _)| at.starts_with("line ")))
+                .map_or(first, |(_, m)| m)
+                .to_owned();
             parse_error(message, line, column)
         })?;
         let card = file.rate_card;
