@@ -2,6 +2,7 @@
 //!
 //! Exit codes: 0 ok, 1 the check found errors, 2 usage or I/O error.
 
+mod billing_cmds;
 mod scan;
 mod store_cmds;
 
@@ -72,6 +73,8 @@ enum Command {
     Packet(store_cmds::PacketArgs),
     /// Verify, query, export and checkpoint the store's audit log.
     Audit(store_cmds::AuditArgs),
+    /// Rate cards, usage, invoices, purchase orders and the provisioning gate.
+    Billing(billing_cmds::BillingArgs),
     /// Find scope strings in source files, OpenAPI documents and SDK examples and
     /// report the unregistered or inactive ones.
     Scan(scan::ScanArgs),
@@ -201,6 +204,7 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
         Command::Registry(args) => store_cmds::registry(args),
         Command::Packet(args) => store_cmds::packet(args),
         Command::Audit(args) => store_cmds::audit(args),
+        Command::Billing(args) => billing_cmds::billing(args),
         Command::Scan(args) => scan::scan(args),
         Command::Owner(args) => scan::owner(args),
     }
