@@ -1,0 +1,310 @@
+//! Concurrency test of usage ingest: three processes ingest overlapping idempotency
+//! keys into one store file at the same time, in different orders, batch sizes and
+//! modes (`ingest_jsonl` and `ingest_usage`). Afterwards every key is in the ledger
+//! exactly once; the processes' accepted counts add up to the number of distinct keys;
+//! each process's accepted + duplicates is its input size; the ingest audit records
+//! account for every ledger row, per process; the chain verifies.
+//!
+//! The writers are this test executable itself, re-run with `--exact ingest_child` and
+//! `GANGWAY_BILLING_CONC_CHILD=<db path>`: `ingest_child` does nothing in a normal run.
+
+// Helpers in an integration-test crate are not `#[test]` functions, so clippy.toml's
+// allow-*-in-tests does not reach them; a failed expectation should panic here.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+#![cfg(unix)]
+
+mod common;
+use common::TempDir;
+use common::billing::{event, integrity_check, jsonl, ledger_by_key, origin, setup};
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader, Read, Write};
+use std::path::Path;
+use std::process::{Child, ChildStdin, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use gangway::Store;
+use gangway::billing::usage::UsageRecord;
+use gangway::store::AuditFilter;
+
+const CHILD_ENV: &str = "GANGWAY_BILLING_CONC_CHILD";
+const ID_ENV: &str = "GANGWAY_BILLING_CONC_ID";
+/// Writer processes.
+const WRITERS: u64 = 3;
+/// Each writer's own range of keys is `w * STRIDE .. w * STRIDE + SPAN`, so
+/// neighbours share half their range.
+const STRIDE: u64 = 1_000;
+const SPAN: u64 = 2_000;
+/// Keys every writer ingests, each writer with its own quantity (the first to
+/// commit wins; the others count it as a duplicate whatever its fields).
+const HOT: std::ops::Range<u64> = 10_000..10_200;
+const PREFIX: &str = "conc";
+/// Milliseconds each writer pauses after a batch.
+const PAUSE_MS: u64 = 10;
+
+/// Writer `w`'s input, in the order it ingests it: the hot keys with its own quantity
+/// (so the writers race for them from the start), its range (forwards, backwards or
+/// odd keys then even keys), then every tenth event of its range again.
+fn input(w: u64) -> Vec<UsageRecord> {
+    let own: Vec<u64> = (w * STRIDE..w * STRIDE + SPAN).collect();
+    let order: Vec<u64> = match w % 3 {
+        0 => own.clone(),
+        1 => own.iter().rev().copied().collect(),
+        _ => own
+            .iter()
+            .filter(|n| *n % 2 == 1)
+            .chain(own.iter().filter(|n| *n % 2 == 0))
+            .copied()
+            .collect(),
+    };
+    let mut out: Vec<UsageRecord> = HOT
+        .chain(order)
+        .map(|n| {
+            let mut e = event(PREFIX, n);
+            if HOT.contains(&n) {
+                e.quantity = 1_000 + w;
+            }
+            e
+        })
+        .collect();
+    out.extend(own.iter().filter(|n| *n % 10 == 0).map(|n| event(PREFIX, *n)));
+    out
+}
+
+fn batch_size(w: u64) -> usize {
+    [100, 250, 64][usize::try_from(w % 3).unwrap()]
+}
+
+/// A pause between batches, like request-driven writers. SQLite's busy handler sleeps
+/// (1, 2, 5, 10, 15, 20, 25 ms, …), so a writer that runs flat out or pauses for less
+/// than those sleeps keeps the lock for its whole input and the batches do not
+/// interleave.
+fn pause() {
+    std::thread::sleep(Duration::from_millis(PAUSE_MS));
+}
+
+/// One writer. In a normal test run (no `GANGWAY_BILLING_CONC_CHILD`) it does nothing.
+///
+/// Opens the store, says `ready`, waits for `go` on stdin, ingests its input (writer
+/// 1 with `ingest_usage` per batch, the others with `ingest_jsonl`), pausing after
+/// each batch, and prints
+/// `summary <accepted> <duplicates> <rejected>`.
+#[test]
+fn ingest_child() {
+    let Ok(db) = std::env::var(CHILD_ENV) else { return };
+    let w: u64 = std::env::var(ID_ENV).unwrap().parse().unwrap();
+    let mut store = Store::open(&db).unwrap();
+    let snapshot = store.snapshot().unwrap();
+    let events = input(w);
+    let text: String = events.iter().map(|e| jsonl(e) + "\n").collect();
+    let mut out = std::io::stdout().lock();
+    // The harness has printed `test ingest_child ... ` without a newline.
+    writeln!(out, "\nready").unwrap();
+    out.flush().unwrap();
+    let mut go = String::new();
+    std::io::stdin().read_line(&mut go).unwrap();
+    assert_eq!(go.trim(), "go");
+    let o = origin(&format!("writer-{w}"));
+    let mut batches = 0usize;
+    let sum = if w == 1 {
+        let mut total = gangway::billing::usage::IngestSummary::default();
+        for batch in events.chunks(batch_size(w)) {
+            total.absorb(store.ingest_usage(&o, batch, &snapshot).unwrap());
+            batches += 1;
+            pause();
+        }
+        total
+    } else {
+        store
+            .ingest_jsonl(&o, text.as_bytes(), &snapshot, batch_size(w), |_| {
+                batches += 1;
+                pause();
+            })
+            .unwrap()
+    };
+    assert_eq!(batches, events.len().div_ceil(batch_size(w)));
+    writeln!(
+        out,
+        "summary {} {} {}",
+        sum.accepted,
+        sum.duplicates,
+        sum.rejected.len()
+    )
+    .unwrap();
+    out.flush().unwrap();
+}
+
+struct Writer {
+    child: Child,
+    stdin: ChildStdin,
+    lines: mpsc::Receiver<String>,
+    stdout: std::thread::JoinHandle<()>,
+    stderr: std::thread::JoinHandle<String>,
+}
+
+fn spawn_writer(db: &Path, w: u64) -> Writer {
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "ingest_child", "--nocapture", "--test-threads=1"])
+        .env(CHILD_ENV, db)
+        .env(ID_ENV, w.to_string())
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let mut stderr = child.stderr.take().unwrap();
+    let stdin = child.stdin.take().unwrap();
+    let (tx, lines) = mpsc::channel();
+    let stdout = std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let stderr = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    Writer {
+        child,
+        stdin,
+        lines,
+        stdout,
+        stderr,
+    }
+}
+
+#[test]
+fn concurrent_ingests_of_overlapping_keys_land_each_key_once() {
+    let dir = TempDir::new("billing-concurrency");
+    let db = dir.db();
+    let setup_records = {
+        let mut store = Store::open(&db).unwrap();
+        setup(&mut store);
+        store.audit_records(&AuditFilter::default()).unwrap().len()
+    };
+    let started = Instant::now();
+    let mut writers: Vec<Writer> = (0..WRITERS).map(|w| spawn_writer(&db, w)).collect();
+    for (w, writer) in writers.iter_mut().enumerate() {
+        loop {
+            match writer.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) if line == "ready" => break,
+                Ok(_) => {}
+                Err(_) => {
+                    for writer in writers {
+                        let mut child = writer.child;
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        eprintln!("{}", writer.stderr.join().unwrap());
+                    }
+                    panic!("writer {w} never got ready");
+                }
+            }
+        }
+    }
+    for writer in &mut writers {
+        writeln!(writer.stdin, "go").unwrap();
+        writer.stdin.flush().unwrap();
+    }
+    // (accepted, duplicates) per writer.
+    let mut summaries: Vec<(u64, u64)> = Vec::new();
+    for (w, writer) in writers.into_iter().enumerate() {
+        let status = writer.child.wait_with_output().unwrap().status;
+        writer.stdout.join().unwrap();
+        let errors = writer.stderr.join().unwrap();
+        assert!(status.success(), "writer {w} failed ({status}): {errors}");
+        let summary = writer
+            .lines
+            .try_iter()
+            .find_map(|l| {
+                let words: Vec<u64> = l
+                    .strip_prefix("summary ")?
+                    .split(' ')
+                    .map(|n| n.parse().unwrap())
+                    .collect();
+                Some(words)
+            })
+            .unwrap_or_else(|| panic!("writer {w} printed no summary: {errors}"));
+        assert_eq!(summary[2], 0, "writer {w} had rejections");
+        summaries.push((summary[0], summary[1]));
+    }
+    let elapsed = started.elapsed();
+
+    // Each writer saw its whole input: accepted + duplicates.
+    for (w, (accepted, duplicates)) in summaries.iter().enumerate() {
+        assert_eq!(
+            accepted + duplicates,
+            input(w as u64).len() as u64,
+            "writer {w}: {accepted} + {duplicates}"
+        );
+    }
+    // Every distinct key was accepted by exactly one writer.
+    let keys: BTreeSet<String> = (0..WRITERS).flat_map(input).map(|e| e.idempotency_key).collect();
+    let accepted: u64 = summaries.iter().map(|s| s.0).sum();
+    assert_eq!(accepted, keys.len() as u64, "writers accepted {summaries:?}");
+
+    let store = Store::open(&db).unwrap();
+    // The ledger: every key once (`ledger_by_key` fails on a key seen twice), as some
+    // writer sent it; a hot key as the one writer that won it sent it.
+    let ledger = ledger_by_key(&store, &[]);
+    assert_eq!(ledger.keys().cloned().collect::<BTreeSet<_>>(), keys);
+    let mut hot_winners: BTreeMap<u64, u64> = BTreeMap::new();
+    for (key, got) in &ledger {
+        let n: u64 = key.strip_prefix("conc-").unwrap().parse().unwrap();
+        let mut want = event(PREFIX, n);
+        if HOT.contains(&n) {
+            let w = got.quantity.checked_sub(1_000).unwrap_or(u64::MAX);
+            assert!(w < WRITERS, "hot key {key} holds quantity {}", got.quantity);
+            *hot_winners.entry(w).or_default() += 1;
+            want.quantity = got.quantity;
+        }
+        assert_eq!(*got, want, "{key} was stored garbled");
+    }
+
+    // The audit log: ingest records only (after setup), seq without gaps, verifying;
+    // each writer's records account for exactly what it accepted.
+    let v = store.audit_verify().unwrap();
+    assert!(v.ok, "{:?}", v.breach);
+    let records = store.audit_records(&AuditFilter::default()).unwrap();
+    let seqs: Vec<u64> = records.iter().map(|r| r.seq).collect();
+    assert_eq!(seqs, (1..=records.len() as u64).collect::<Vec<_>>());
+    let mut by_writer: BTreeMap<String, u64> = BTreeMap::new();
+    let mut switches = 0usize;
+    let ingests = &records[setup_records..];
+    for r in ingests {
+        assert_eq!(
+            (r.action.as_str(), r.target.as_str()),
+            ("billing.usage.ingest", "ledger")
+        );
+        let after = r.after.as_ref().unwrap();
+        assert_eq!(after["rejected"], 0);
+        *by_writer.entry(r.actor.clone()).or_default() += after["accepted"].as_u64().unwrap();
+    }
+    for pair in ingests.windows(2) {
+        switches += usize::from(pair[0].actor != pair[1].actor);
+    }
+    for (w, (accepted, _)) in summaries.iter().enumerate() {
+        assert_eq!(
+            by_writer.get(&format!("writer-{w}")).copied().unwrap_or(0),
+            *accepted,
+            "writer {w}"
+        );
+    }
+    drop(store);
+    integrity_check(&db);
+    eprintln!(
+        "{WRITERS} writers ingested {} events ({} distinct keys) in {elapsed:.1?}: accepted/duplicates {summaries:?}; \
+         hot keys won per writer {hot_winners:?}; {} ingest records, {switches} switches between writers",
+        (0..WRITERS).map(|w| input(w).len()).sum::<usize>(),
+        keys.len(),
+        ingests.len(),
+    );
+    if switches < WRITERS as usize {
+        eprintln!("note: the writers did not interleave in this run");
+    }
+}
