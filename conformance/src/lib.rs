@@ -36,6 +36,16 @@ pub struct CaseSpec {
     /// fresh store first).
     #[serde(default)]
     pub registry: Option<String>,
+    /// `validate`, `progress`: the records file (sign-offs and evidence) beside the
+    /// packet, relative to the case; without it, stages from `uat_evidence` on report
+    /// `records.unavailable`.
+    #[serde(default)]
+    pub records: Option<String>,
+    /// Generated data: `regen` writes `records.yaml` beside the packet from
+    /// `fixtures/records-signed.template.yaml` — all seven roles approving this
+    /// packet's digest and every stage-5 evidence kind recorded (runners just read it).
+    #[serde(default)]
+    pub signed_records: bool,
     /// `store_ops`: packet files stored before the steps run; `guard`, `scan`: the
     /// packets the snapshot is built from (later files win for the same product).
     #[serde(default)]
@@ -109,11 +119,26 @@ fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))
 }
 
+/// Reads a case's `case.yaml`.
+pub fn spec(case: &Case) -> Result<CaseSpec, String> {
+    serde_saphyr::from_str(&read(&case.dir.join("case.yaml"))?).map_err(|e| format!("{}: case.yaml: {e}", case.name))
+}
+
+/// The packet file a case names (default `packet.yaml`, or `packet.json` when that
+/// exists).
+pub fn packet_path(case: &Case, spec: &CaseSpec) -> PathBuf {
+    let file = match &spec.packet {
+        Some(p) => p.clone(),
+        None if case.dir.join("packet.json").is_file() => "packet.json".to_owned(),
+        None => "packet.yaml".to_owned(),
+    };
+    case.dir.join(file)
+}
+
 /// Runs a case and returns its canonical output (what `expected.json` must hold).
 /// `Err` means the case itself is malformed.
 pub fn run(case: &Case) -> Result<String, String> {
-    let spec: CaseSpec = serde_saphyr::from_str(&read(&case.dir.join("case.yaml"))?)
-        .map_err(|e| format!("{}: case.yaml: {e}", case.name))?;
+    let spec = spec(case)?;
     let as_of =
         gangway::decode::parse_date(&spec.as_of).ok_or_else(|| format!("{}: bad as_of `{}`", case.name, spec.as_of))?;
     match spec.operation.as_str() {
@@ -128,12 +153,7 @@ pub fn run(case: &Case) -> Result<String, String> {
         Some(s) => Some(s.parse::<Stage>().map_err(|e| format!("{}: {e}", case.name))?),
         None => None,
     };
-    let packet_file = match &spec.packet {
-        Some(p) => p.clone(),
-        None if case.dir.join("packet.json").is_file() => "packet.json".to_owned(),
-        None => "packet.yaml".to_owned(),
-    };
-    let packet_path = case.dir.join(&packet_file);
+    let packet_path = packet_path(case, &spec);
     let format = Format::from_path(&packet_path);
     let limits = Limits::default();
     let file = std::fs::File::open(&packet_path).map_err(|e| format!("cannot read {}: {e}", packet_path.display()))?;
@@ -146,14 +166,25 @@ pub fn run(case: &Case) -> Result<String, String> {
         },
         None => None,
     };
+    let records = match &spec.records {
+        Some(r) => match gangway::Records::from_yaml(&read(&case.dir.join(r))?) {
+            Ok(rec) => Some(rec),
+            Err(err) => {
+                return Ok(gangway::report::canonical_json(&serde_json::json!({"error": {
+                    "code": err.code(), "message": err.message, "line": err.line, "column": err.column,
+                }})));
+            }
+        },
+        None => None,
+    };
     let parsed = text.and_then(|t| Packet::parse(&t, format, &limits));
     match spec.operation.as_str() {
         "validate" => Ok(match &parsed {
-            Ok(p) => gangway::validate(p, registry.as_ref(), stage, as_of).to_json(),
+            Ok(p) => gangway::validate_with(p, registry.as_ref(), records.as_ref(), stage, as_of).to_json(),
             Err(e) => gangway::validate::unreadable(e, stage, as_of).to_json(),
         }),
         "progress" => match &parsed {
-            Ok(p) => Ok(gangway::progress(p, registry.as_ref(), as_of).to_json()),
+            Ok(p) => Ok(gangway::progress_with(p, registry.as_ref(), records.as_ref(), as_of).to_json()),
             Err(e) => Ok(gangway::validate::unreadable_progress(e, as_of).to_json()),
         },
         other => Err(format!("{}: unknown operation `{other}`", case.name)),

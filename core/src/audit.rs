@@ -53,6 +53,16 @@ pub const BILLING_ACTIONS: &[(&str, &str)] = &[
     ("billing.po.reject", "a purchase order was rejected"),
 ];
 
+/// Audit actions of review sign-offs and evidence (SPEC §2.7); registered by the
+/// store's migration 3.
+pub const RECORD_ACTIONS: &[(&str, &str)] = &[
+    (
+        "review.sign",
+        "a reviewer signed off (approved or rejected) a packet version",
+    ),
+    ("evidence.add", "stage-5 evidence was recorded for a packet"),
+];
+
 /// Who made a change, when, and under which request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {

@@ -5,11 +5,14 @@
 pub mod audit;
 pub mod billing;
 pub mod decode;
+pub mod evidence;
 pub mod guard;
 pub mod packet;
+pub mod records;
 pub mod registry;
 pub mod render;
 pub mod report;
+pub mod review;
 pub mod rules;
 pub mod scan;
 pub mod stage;
@@ -23,6 +26,7 @@ pub use guard::{Guards, QuotaChange, RejectReason, Rejection, ScopeIssue, Snapsh
 pub use jiff::Timestamp;
 pub use jiff::civil::Date;
 pub use packet::{Format, Packet, ParseError, json_schema};
+pub use records::Records;
 pub use registry::{Entry, Kind, Registry, RegistryError, State};
 pub use report::{Finding, Progress, Report, Severity, StageStatus, Suggestion};
 pub use semver::Version;
@@ -30,4 +34,4 @@ pub use stage::Stage;
 pub use starter::starter_packet;
 pub use store::{Store, StoreError};
 pub use tree::Limits;
-pub use validate::{progress, validate};
+pub use validate::{progress, progress_with, validate, validate_with};

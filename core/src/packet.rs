@@ -5,6 +5,7 @@
 //! `exceptions`). Each field names the stage from which it is required (`req`) or
 //! says that only a specific rule looks at it (`opt`).
 
+use crate::evidence::EvidenceKind;
 use jiff::civil::Date;
 use serde_json::Value as Json;
 
@@ -595,6 +596,8 @@ record! {
         tracking_id: String = "tracking_id", req(Intake),
         /// When it must be closed.
         due_date: Date = "due_date", req(Intake),
+        /// For a missing artifact standing in for stage-5 evidence: which kind.
+        evidence_kind: EvidenceKind = "evidence_kind", opt(Intake),
     }
 }
 

@@ -26,7 +26,7 @@ use crate::registry::{Entry, Kind, Registry, RegistryError, State};
 use crate::report::Finding;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 2;
+pub const SCHEMA_VERSION: i64 = 3;
 
 const MIGRATIONS: &[&str] = &[
     // 1: registry entries, packet versions, the audit log.
@@ -122,6 +122,29 @@ const MIGRATIONS: &[&str] = &[
         updated_at TEXT NOT NULL
     );
     CREATE INDEX purchase_orders_tenant ON purchase_orders (tenant);",
+    // 3: review sign-offs and stage-5 evidence (see `crate::records::store`).
+    "CREATE TABLE signoffs (
+        seq INTEGER PRIMARY KEY,
+        packet_id TEXT NOT NULL,
+        role TEXT NOT NULL,
+        reviewer TEXT NOT NULL,
+        decision TEXT NOT NULL,
+        reasons TEXT NOT NULL,
+        at TEXT NOT NULL,
+        digest TEXT NOT NULL
+    );
+    CREATE INDEX signoffs_packet ON signoffs (packet_id);
+    CREATE TABLE evidence (
+        seq INTEGER PRIMARY KEY,
+        packet_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        ref TEXT NOT NULL,
+        digest TEXT,
+        url TEXT,
+        recorded_by TEXT NOT NULL,
+        at TEXT NOT NULL
+    );
+    CREATE INDEX evidence_packet ON evidence (packet_id);",
 ];
 
 /// Why a store operation failed.
@@ -211,6 +234,12 @@ pub enum StoreError {
     /// No rate card has been set.
     #[error("no rate card is set; set one before generating invoices")]
     RateCardMissing,
+    /// A sign-off the store refuses.
+    #[error(transparent)]
+    SignOff(#[from] crate::review::SignOffError),
+    /// An evidence record the store refuses.
+    #[error(transparent)]
+    Evidence(#[from] crate::evidence::EvidenceError),
 }
 
 impl StoreError {
@@ -235,6 +264,8 @@ impl StoreError {
             StoreError::PoNotFound(_) => "billing.po_not_found",
             StoreError::PoExists(_) => "billing.po_exists",
             StoreError::RateCardMissing => "billing.rate_card_missing",
+            StoreError::SignOff(e) => e.code(),
+            StoreError::Evidence(e) => e.code(),
         }
     }
 }
@@ -478,6 +509,7 @@ impl Store {
             let actions = match i {
                 0 => audit::BUILTIN_ACTIONS,
                 1 => audit::BILLING_ACTIONS,
+                2 => audit::RECORD_ACTIONS,
                 _ => &[],
             };
             for (action, description) in actions {
@@ -774,8 +806,10 @@ impl Store {
     }
 
     /// Re-validates every stored packet (current version, at the stage its lifecycle
-    /// selects) against the registry as it would be after `change`, and returns those
-    /// whose verdict flips — before the change lands.
+    /// selects, with its recorded sign-offs and evidence) against the registry as it
+    /// would be after `change`, and returns those that would gain or lose an error —
+    /// before the change lands. A packet already failing for another reason is still
+    /// listed when the change adds an error to it; changes in warnings alone are not.
     pub fn dry_run(&self, change: &Change, as_of: Date) -> Result<Vec<Flip>> {
         let now = self.entries(None)?;
         let after = apply_change(now.clone(), change)?;
@@ -784,13 +818,14 @@ impl Store {
         let mut out = Vec::new();
         for (info, packet) in self.current_packets()? {
             let stage = crate::validate::stage_for(&packet);
-            let a = crate::validate(&packet, Some(&before_reg), Some(stage), as_of);
-            let b = crate::validate(&packet, Some(&after_reg), Some(stage), as_of);
-            if a.ok == b.ok {
+            let records = self.records(&info.packet_id)?;
+            let a = crate::validate_with(&packet, Some(&before_reg), Some(&records), Some(stage), as_of);
+            let b = crate::validate_with(&packet, Some(&after_reg), Some(&records), Some(stage), as_of);
+            let appeared: Vec<Finding> = b.findings.iter().filter(|f| !a.findings.contains(f)).cloned().collect();
+            let resolved: Vec<Finding> = a.findings.iter().filter(|f| !b.findings.contains(f)).cloned().collect();
+            if !appeared.iter().chain(&resolved).any(Finding::is_error) {
                 continue;
             }
-            let appeared = b.findings.iter().filter(|f| !a.findings.contains(f)).cloned().collect();
-            let resolved = a.findings.iter().filter(|f| !b.findings.contains(f)).cloned().collect();
             out.push(Flip {
                 packet_id: info.packet_id,
                 version: info.version,
@@ -1385,7 +1420,8 @@ mod tests {
             )
             .unwrap();
         assert_eq!(flips.len(), 1);
-        assert!(flips[0].ok_before && !flips[0].ok_after);
+        // Without sign-offs the packet already fails (review.missing); the change adds an error.
+        assert!(!flips[0].ok_before && !flips[0].ok_after);
         assert!(flips[0].appeared.iter().any(|f| f.code == "registry.entry_retired"));
         // Nothing landed.
         assert_eq!(s.entry(&scope).unwrap().unwrap().state, State::Active);

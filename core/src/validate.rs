@@ -2,6 +2,7 @@
 
 use jiff::civil::Date;
 
+use crate::Records;
 use crate::decode::Field;
 use crate::packet::{Lifecycle, Packet, ROOT_PTR};
 use crate::registry::Registry;
@@ -26,9 +27,24 @@ pub fn stage_for(packet: &Packet) -> Stage {
 
 /// Validates `packet` at `stage` (or the stage its lifecycle selects) on `as_of`,
 /// reporting every requirement of stages `0..=stage`.
+///
+/// Without records (sign-offs and evidence), a stage from `uat_evidence` on reports
+/// `records.unavailable` once: use [`validate_with`] to give them.
 pub fn validate(packet: &Packet, registry: Option<&Registry>, stage: Option<Stage>, as_of: Date) -> Report {
+    validate_with(packet, registry, None, stage, as_of)
+}
+
+/// [`validate`] with the records kept beside the packet (review sign-offs and
+/// stage-5 evidence), which `review.missing` and `evidence.missing` judge.
+pub fn validate_with(
+    packet: &Packet,
+    registry: Option<&Registry>,
+    records: Option<&Records>,
+    stage: Option<Stage>,
+    as_of: Date,
+) -> Report {
     let target = stage.unwrap_or_else(|| stage_for(packet));
-    let findings = findings_at(packet, registry, target, as_of);
+    let findings = findings_at(packet, registry, records, target, as_of);
     Report::new(packet.packet_id().map(str::to_owned), target, as_of, findings)
 }
 
@@ -65,7 +81,13 @@ pub fn unreadable_progress(error: &crate::packet::ParseError, as_of: Date) -> Pr
     }
 }
 
-fn findings_at(packet: &Packet, registry: Option<&Registry>, target: Stage, as_of: Date) -> Vec<Finding> {
+fn findings_at(
+    packet: &Packet,
+    registry: Option<&Registry>,
+    records: Option<&Records>,
+    target: Stage,
+    as_of: Date,
+) -> Vec<Finding> {
     let mut findings: Vec<Finding> = packet.structural_findings().to_vec();
     packet.check_required(target, &mut findings);
     let Some(body) = packet.body() else {
@@ -77,8 +99,23 @@ fn findings_at(packet: &Packet, registry: Option<&Registry>, target: Stage, as_o
         match (rule.check, registry) {
             (Check::Packet(f), _) => f(&ctx, &mut out),
             (Check::Registry(f), Some(reg)) => f(&ctx, reg, &mut out),
+            (Check::Records(f), _) => {
+                if let Some(r) = records {
+                    f(&ctx, r, &mut out);
+                }
+            }
             _ => {}
         }
+    }
+    if records.is_none() && target >= Stage::UatEvidence {
+        findings.push(Finding::new(
+            "records.unavailable",
+            Severity::Error,
+            Stage::UatEvidence,
+            ROOT_PTR,
+            body.pos,
+            format!("stage {target} needs the review sign-offs and stage-5 evidence recorded for this packet, but none were given; pass them (--records FILE or --db STORE)"),
+        ));
     }
     if registry.is_none() && target >= Stage::Registry {
         findings.push(Finding::new(
@@ -117,12 +154,20 @@ fn excepted(body: &crate::packet::Body, f: &Finding, as_of: Date) -> bool {
 
 /// Evaluates all eight stages and names the first blocked one. Each stage lists the
 /// findings that belong to it.
+///
+/// Without records, `uat_evidence` is blocked by `records.unavailable`: use
+/// [`progress_with`] to give them.
 pub fn progress(packet: &Packet, registry: Option<&Registry>, as_of: Date) -> Progress {
+    progress_with(packet, registry, None, as_of)
+}
+
+/// [`progress`] with the records kept beside the packet.
+pub fn progress_with(packet: &Packet, registry: Option<&Registry>, records: Option<&Records>, as_of: Date) -> Progress {
     let all = Report::new(
         None,
         Stage::Extraction,
         as_of,
-        findings_at(packet, registry, Stage::Extraction, as_of),
+        findings_at(packet, registry, records, Stage::Extraction, as_of),
     );
     let stages: Vec<StageStatus> = Stage::ALL
         .into_iter()
@@ -132,7 +177,7 @@ pub fn progress(packet: &Packet, registry: Option<&Registry>, as_of: Date) -> Pr
             let own: Vec<Finding> = if stage == Stage::Extraction {
                 all.findings.iter().filter(|f| f.stage == stage).cloned().collect()
             } else {
-                let mut at = findings_at(packet, registry, stage, as_of);
+                let mut at = findings_at(packet, registry, records, stage, as_of);
                 at.retain(|f| f.stage == stage);
                 crate::report::sort_findings(&mut at);
                 at

@@ -14,6 +14,7 @@ const SEED_PACKET: &str = include_str!("../../examples/token-factory/packet.yaml
 const SEED_REGISTRY: &str = include_str!("../../examples/token-factory/registry.yaml");
 const COMPLETE_PACKET: &str = include_str!("../../examples/token-factory-complete/packet.yaml");
 const COMPLETE_REGISTRY: &str = include_str!("../../examples/token-factory-complete/registry.yaml");
+const COMPLETE_RECORDS: &str = include_str!("../../examples/token-factory-complete/records.yaml");
 
 const ROOT: &str = "/product_onboarding_packet";
 
@@ -120,8 +121,10 @@ fn seed_at_registry_has_no_registry_or_iam_findings() {
 fn complete_example_passes_every_stage() {
     let packet = complete();
     let registry = complete_registry();
+    let records = gangway::Records::from_yaml(COMPLETE_RECORDS).expect("records load");
+    let records = Some(&records);
     for stage in Stage::ALL {
-        let report = gangway::validate(&packet, Some(&registry), Some(stage), as_of());
+        let report = gangway::validate_with(&packet, Some(&registry), records, Some(stage), as_of());
         assert!(report.ok, "stage {stage}:\n{}", describe(&report));
         assert!(
             report.findings.is_empty(),
@@ -131,17 +134,107 @@ fn complete_example_passes_every_stage() {
         assert_eq!(report.stage, stage);
     }
     // Without an explicit stage, `lifecycle_state: active` selects extraction.
-    let report = gangway::validate(&packet, Some(&registry), None, as_of());
+    let report = gangway::validate_with(&packet, Some(&registry), records, None, as_of());
     assert_eq!(report.stage, Stage::Extraction);
     assert!(report.ok, "{}", describe(&report));
 
-    let progress = gangway::progress(&packet, Some(&registry), as_of());
+    let progress = gangway::progress_with(&packet, Some(&registry), records, as_of());
     assert_eq!(progress.first_blocked, None, "{}", progress.to_json());
     assert_eq!(progress.stages.len(), Stage::ALL.len());
     for status in &progress.stages {
         assert!(status.ok, "{}", progress.to_json());
         assert_eq!((status.errors, status.warnings), (0, 0), "{status:?}");
     }
+}
+
+#[test]
+fn stage_five_needs_the_records_and_an_edit_voids_the_signoffs() {
+    let packet = complete();
+    let registry = complete_registry();
+    // No records at all: reported once, fail closed.
+    let report = gangway::validate(&packet, Some(&registry), Some(Stage::UatEvidence), as_of());
+    let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
+    assert_eq!(codes, ["records.unavailable"], "{}", describe(&report));
+    // Stages before 5 do not need them.
+    assert!(gangway::validate(&packet, Some(&registry), Some(Stage::PlatformServices), as_of()).ok);
+
+    // Empty records: every role and every evidence kind is owed.
+    let empty = gangway::Records::default();
+    let report = gangway::validate_with(
+        &packet,
+        Some(&registry),
+        Some(&empty),
+        Some(Stage::UatEvidence),
+        as_of(),
+    );
+    let count = |code: &str| report.findings.iter().filter(|f| f.code == code).count();
+    assert_eq!(
+        (count("review.missing"), count("evidence.missing")),
+        (7, 7),
+        "{}",
+        describe(&report)
+    );
+
+    // An edited packet voids every sign-off but keeps the evidence.
+    let records = gangway::Records::from_yaml(COMPLETE_RECORDS).unwrap();
+    let edited = Packet::from_yaml(&COMPLETE_PACKET.replace("posture: keep", "posture: split")).unwrap();
+    let report = gangway::validate_with(
+        &edited,
+        Some(&registry),
+        Some(&records),
+        Some(Stage::UatEvidence),
+        as_of(),
+    );
+    let stale: Vec<&str> = report
+        .findings
+        .iter()
+        .filter(|f| f.code == "review.missing")
+        .map(|f| f.message.as_str())
+        .collect();
+    assert_eq!(stale.len(), 7, "{}", describe(&report));
+    assert!(
+        stale.iter().all(|m| m.contains("signed an earlier version")),
+        "{stale:?}"
+    );
+    assert!(!report.findings.iter().any(|f| f.code == "evidence.missing"));
+
+    // A rejection is reported with its reasons; a later approval of the same digest wins.
+    let digest = packet.digest();
+    let mut r = records.clone();
+    let at: gangway::Timestamp = "2026-11-21T00:00:00Z".parse().unwrap();
+    r.signoffs.push(gangway::review::SignOff {
+        role: gangway::review::Role::Security,
+        reviewer: "ciso@platform.example".into(),
+        decision: gangway::review::Decision::Reject,
+        reasons: vec!["custody tier unclear".into()],
+        at,
+        digest: digest.clone(),
+    });
+    let report = gangway::validate_with(&packet, Some(&registry), Some(&r), Some(Stage::UatEvidence), as_of());
+    assert_eq!(report.findings.len(), 1, "{}", describe(&report));
+    assert!(report.findings[0].message.contains("custody tier unclear"));
+    assert!(report.findings[0].message.starts_with("Security review rejected"));
+
+    // A tracked missing_artifact gap naming the kind stands in for its evidence.
+    let mut r = records.clone();
+    r.evidence
+        .retain(|e| e.kind != gangway::evidence::EvidenceKind::RollbackProof);
+    let report = gangway::validate_with(&packet, Some(&registry), Some(&r), Some(Stage::UatEvidence), as_of());
+    assert_eq!(
+        report.findings.iter().map(|f| f.code).collect::<Vec<_>>(),
+        ["evidence.missing"]
+    );
+    let tracked_text = COMPLETE_PACKET.replace(
+        "  tracked_gaps:\n",
+        "  tracked_gaps:\n    - kind: missing_artifact\n      ref: /product_onboarding_packet/uat_and_release/release_evidence_bundle\n      evidence_kind: rollback_proof\n      owner: token-factory-ops\n      tracking_id: PSSM-TF-OPS-3\n      due_date: 2027-01-31\n",
+    );
+    let tracked = Packet::from_yaml(&tracked_text).unwrap();
+    // Adding the gap edited the packet: the reviewers sign the new version.
+    for s in &mut r.signoffs {
+        s.digest = tracked.digest();
+    }
+    let report = gangway::validate_with(&tracked, Some(&registry), Some(&r), Some(Stage::UatEvidence), as_of());
+    assert!(report.ok, "{}", describe(&report));
 }
 
 /// The pointer of every mapping key in the tree, including keys inside list elements.

@@ -50,11 +50,35 @@ fn write(path: &Path, body: &str, check: bool, changed: &mut usize) -> Result<()
 fn regen(check: bool) -> Result<usize, String> {
     let mut changed = 0;
     generate_deletions(check, &mut changed)?;
+    generate_signed_records(check, &mut changed)?;
     for case in discover(&cases_root())? {
         let out = run(&case)?;
         write(&case.expected_path(), &out, check, &mut changed)?;
     }
     Ok(changed)
+}
+
+/// Writes `records.yaml` for every case with `signed_records: true`: the template
+/// with the digest of the case's packet.
+fn generate_signed_records(check: bool, changed: &mut usize) -> Result<(), String> {
+    let template_path = cases_root().join("../fixtures/records-signed.template.yaml");
+    let template = std::fs::read_to_string(&template_path).map_err(|e| format!("{}: {e}", template_path.display()))?;
+    for case in discover(&cases_root())? {
+        let spec = gangway_conformance::spec(&case)?;
+        if !spec.signed_records {
+            continue;
+        }
+        if spec.records.as_deref() != Some("records.yaml") {
+            return Err(format!("{}: signed_records needs `records: records.yaml`", case.name));
+        }
+        let path = gangway_conformance::packet_path(&case, &spec);
+        let text = std::fs::read_to_string(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let packet = Packet::parse(&text, gangway::Format::from_path(&path), &gangway::Limits::default())
+            .map_err(|e| format!("{}: the packet does not parse: {e}", case.name))?;
+        let body = template.replace("{digest}", &packet.digest());
+        write(&case.dir.join("records.yaml"), &body, check, changed)?;
+    }
+    Ok(())
 }
 
 fn workspace() -> PathBuf {

@@ -1,6 +1,7 @@
 //! `evidence.*`: evidence types are the platform's, and stage-5 evidence exists.
 
-use super::{Check, Rule};
+use super::{Check, Ctx, Out, Rule};
+use crate::evidence::EvidenceKind;
 use crate::packet::GapKind;
 use crate::registry::Kind;
 use crate::report::Severity;
@@ -20,13 +21,39 @@ pub static TYPE_UNREGISTERED: Rule = Rule {
 };
 
 /// A stage-5 evidence kind has no recorded evidence and no tracked gap.
-///
-/// Evaluated once evidence records are stored (the store arrives in a later
-/// release); until then validation does not emit it.
 pub static MISSING: Rule = Rule {
     code: "evidence.missing",
     stage: Stage::UatEvidence,
     severity: Severity::Error,
     summary: "a stage-5 evidence kind has no recorded evidence and no tracked gap",
-    check: Check::Store,
+    check: Check::Records(missing),
 };
+
+/// Where evidence findings point: the release evidence bundle the kinds make up.
+const BUNDLE_PTR: &str = "/product_onboarding_packet/uat_and_release/release_evidence_bundle";
+
+fn missing(ctx: &Ctx<'_>, records: &crate::Records, out: &mut Out<'_>) {
+    let (ptr, pos) = ctx
+        .body
+        .uat_and_release
+        .value()
+        .map_or((crate::packet::ROOT_PTR, ctx.body.pos), |u| {
+            (BUNDLE_PTR, u.release_evidence_bundle.pos)
+        });
+    for kind in EvidenceKind::ALL {
+        let recorded = records.evidence.iter().any(|e| e.kind == kind);
+        let tracked = ctx
+            .gaps()
+            .any(|g| g.kind.value() == Some(&GapKind::MissingArtifact) && g.evidence_kind.value() == Some(&kind));
+        if !recorded && !tracked {
+            out.report(
+                ptr,
+                pos,
+                format!(
+                    "no `{kind}` evidence ({}) is recorded and no `missing_artifact` gap with `evidence_kind: {kind}` tracks it",
+                    kind.describe()
+                ),
+            );
+        }
+    }
+}

@@ -23,6 +23,7 @@ pub mod ownership;
 pub mod packet;
 pub mod portal;
 pub mod quota;
+pub mod records;
 pub mod registry;
 pub mod review;
 pub mod secrets;
@@ -39,8 +40,9 @@ pub enum Check {
     Packet(fn(&Ctx<'_>, &mut Out<'_>)),
     /// A check that needs the registry; skipped (with `registry.unavailable`) without one.
     Registry(fn(&Ctx<'_>, &Registry, &mut Out<'_>)),
-    /// Needs a store of sign-offs or evidence, which this build does not read yet.
-    Store,
+    /// A check over the records kept beside the packet (sign-offs, evidence);
+    /// skipped (with `records.unavailable`) without them.
+    Records(fn(&Ctx<'_>, &crate::Records, &mut Out<'_>)),
 }
 
 impl std::fmt::Debug for Check {
@@ -49,7 +51,7 @@ impl std::fmt::Debug for Check {
             Check::Structure => "Structure",
             Check::Packet(_) => "Packet",
             Check::Registry(_) => "Registry",
-            Check::Store => "Store",
+            Check::Records(_) => "Records",
         })
     }
 }
@@ -86,6 +88,7 @@ pub static RULES: &[&Rule] = &[
     &identity::SLUG,
     &ownership::PATH_CONFLICT,
     &registry::UNAVAILABLE,
+    &records::UNAVAILABLE,
     &registry::STATE_MISMATCH,
     &registry::PRODUCT_MISSING,
     &registry::PRODUCT_INACTIVE,
@@ -137,7 +140,9 @@ pub fn exceptable(code: &str) -> bool {
     !(code.starts_with("packet.")
         || code.starts_with("na.")
         || code.starts_with("gap.")
-        || code == "registry.unavailable")
+        || code == "registry.unavailable"
+        || code == "records.unavailable"
+        || code == "review.missing")
 }
 
 /// The first rule unit with `code`.
