@@ -271,13 +271,14 @@ fn run_step(case: &Case, store: &mut Store, setup: &Setup, step: &Step) -> Resul
             outcome(store.rate_card(currency), |c| vec![("card", to_json(&c))])
         }
         Step::Ingest { file, batch_size } => {
-            let text = read(&case.dir.join(file))?;
+            let path = case.dir.join(file);
+            let text = std::fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
             let snapshot = match store.snapshot() {
                 Ok(s) => s,
                 Err(e) => return Ok(e.into()),
             };
             let mut batches = 0_usize;
-            let r = store.ingest_jsonl(origin, text.as_bytes(), &snapshot, *batch_size, |_| batches += 1);
+            let r = store.ingest_jsonl(origin, text.as_slice(), &snapshot, *batch_size, |_| batches += 1);
             outcome(r, |s| vec![("summary", s.to_json()), ("batches", json!(batches))])
         }
         Step::Ledger { tenant, start, end } => {

@@ -430,14 +430,16 @@ impl Store {
     /// Ingests usage from JSON Lines (see [`usage`]), committing every `batch_size`
     /// events as one transaction (so a crash loses at most the batch in flight, and
     /// re-running the file counts the committed events as duplicates). Malformed
-    /// lines are rejected with `usage.malformed` and their line number; blank lines
-    /// are skipped. `progress` is called after each batch with the bytes and events
-    /// read so far. An unreadable input (I/O error, invalid UTF-8) stops the ingest
-    /// with `store.invalid` naming the line; batches already committed stay.
+    /// lines — not JSON, not an event, not UTF-8, or longer than
+    /// [`usage::MAX_LINE_BYTES`] (never read into memory whole) — are rejected with
+    /// `usage.malformed` and their line number; blank lines are skipped. `progress`
+    /// is called after each batch with the bytes and events read so far. An input
+    /// that fails to read (an I/O error) stops the ingest with `store.invalid`,
+    /// naming the line and how many events were already committed (they stay).
     pub fn ingest_jsonl(
         &mut self,
         origin: &Origin,
-        input: impl std::io::BufRead,
+        mut input: impl std::io::BufRead,
         snapshot: &Snapshot,
         batch_size: usize,
         mut progress: impl FnMut(IngestProgress),
@@ -447,23 +449,31 @@ impl Store {
         let mut parsed: Vec<(usize, u64, std::result::Result<UsageRecord, usage::Malformed>)> =
             Vec::with_capacity(batch_size);
         let mut read = IngestProgress::default();
-        let mut lines = input.lines();
         let mut line_no: u64 = 0;
+        let mut buf = Vec::new();
         let mut done = false;
         while !done {
             parsed.clear();
             while parsed.len() < batch_size {
-                let Some(next) = lines.next() else {
+                let line = usage::read_line(&mut input, &mut buf).map_err(|e| {
+                    StoreError::Invalid(format!(
+                        "usage input, line {}: {e} ({} events were committed before it)",
+                        line_no + 1,
+                        summary.accepted
+                    ))
+                })?;
+                let Some(line) = line else {
                     done = true;
                     break;
                 };
                 line_no += 1;
-                let text = next.map_err(|e| StoreError::Invalid(format!("usage input, line {line_no}: {e}")))?;
-                read.bytes += text.len() as u64 + 1;
-                if text.trim().is_empty() {
-                    continue;
-                }
-                parsed.push((read.events, line_no, usage::parse_line(&text)));
+                read.bytes += line.bytes;
+                let event = match line.text(&buf) {
+                    Ok(text) if text.trim().is_empty() => continue,
+                    Ok(text) => usage::parse_line(text),
+                    Err(m) => Err(m),
+                };
+                parsed.push((read.events, line_no, event));
                 read.events += 1;
             }
             if parsed.is_empty() {

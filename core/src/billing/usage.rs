@@ -26,6 +26,71 @@ use crate::registry::parse_version;
 /// The code of a usage line that is not a well-formed event.
 pub const MALFORMED: &str = "usage.malformed";
 
+/// The longest usage line read (64 KiB); a longer one is rejected without being
+/// held in memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// One line read by [`read_line`]: how many bytes it took from the input (with its
+/// line ending) and whether it fit.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RawLine {
+    /// Bytes consumed, the line ending included.
+    pub bytes: u64,
+    /// False when the line was longer than [`MAX_LINE_BYTES`] (its start is kept).
+    pub fits: bool,
+}
+
+impl RawLine {
+    /// The line's text (without `\n` or `\r\n`), or why it is not one.
+    pub fn text<'a>(&self, buf: &'a [u8]) -> Result<&'a str, Malformed> {
+        if !self.fits {
+            return Err(Malformed {
+                field: String::new(),
+                reason: format!("the line is longer than {MAX_LINE_BYTES} bytes"),
+                idempotency_key: None,
+            });
+        }
+        let line = buf.strip_suffix(b"\n").unwrap_or(buf);
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        std::str::from_utf8(line).map_err(|e| Malformed {
+            field: String::new(),
+            reason: format!("not UTF-8 (byte {} of the line)", e.valid_up_to() + 1),
+            idempotency_key: None,
+        })
+    }
+}
+
+/// Reads the next line of `input` into `buf` (cleared first), keeping at most
+/// [`MAX_LINE_BYTES`] of it and skipping the rest; `None` at the end of input.
+pub fn read_line(input: &mut impl std::io::BufRead, buf: &mut Vec<u8>) -> std::io::Result<Option<RawLine>> {
+    buf.clear();
+    let mut line = RawLine { bytes: 0, fits: true };
+    loop {
+        let chunk = input.fill_buf()?;
+        if chunk.is_empty() {
+            return Ok((line.bytes > 0).then_some(line));
+        }
+        let (take, end) = match chunk.iter().position(|&b| b == b'\n') {
+            Some(i) => (i + 1, true),
+            None => (chunk.len(), false),
+        };
+        let room = (MAX_LINE_BYTES + 2).saturating_sub(buf.len());
+        buf.extend_from_slice(chunk.get(..take.min(room)).unwrap_or_default());
+        if take > room {
+            line.fits = false;
+        }
+        input.consume(take);
+        line.bytes += take as u64;
+        if end {
+            let content = buf.len() - usize::from(buf.ends_with(b"\n")) - usize::from(buf.ends_with(b"\r\n"));
+            if content > MAX_LINE_BYTES {
+                line.fits = false;
+            }
+            return Ok(Some(line));
+        }
+    }
+}
+
 /// One usage event offered to the ledger (the owned form of
 /// [`crate::guard::UsageEvent`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -211,6 +276,34 @@ mod tests {
     use super::*;
 
     const GOOD: &str = r#"{"product":"p","unit":"u","version":"v1","quantity":3,"resource_type":"r","tenant":"t","idempotency_key":"k","at":"2026-11-03T10:00:00Z"}"#;
+
+    #[test]
+    fn reads_lines_with_a_bound() {
+        let long = "x".repeat(MAX_LINE_BYTES + 10);
+        let mut text = b"a\r\n\nb\xff\n".to_vec();
+        text.extend_from_slice(format!("{long}\nlast").as_bytes());
+        let mut input = std::io::BufReader::with_capacity(7, text.as_slice());
+        let mut buf = Vec::new();
+        let mut seen = Vec::new();
+        while let Some(line) = read_line(&mut input, &mut buf).unwrap() {
+            seen.push((line.bytes, line.text(&buf).map(str::to_owned).map_err(|m| m.reason)));
+            assert!(buf.len() <= MAX_LINE_BYTES + 2);
+        }
+        assert_eq!(seen.len(), 5);
+        assert_eq!(seen[0], (3, Ok("a".to_owned())));
+        assert_eq!(seen[1], (1, Ok(String::new())));
+        assert!(seen[2].1.as_ref().is_err_and(|r| r.contains("not UTF-8")));
+        assert_eq!(seen[3].0, MAX_LINE_BYTES as u64 + 11);
+        assert!(seen[3].1.as_ref().is_err_and(|r| r.contains("longer than")));
+        assert_eq!(seen[4], (4, Ok("last".to_owned())));
+        let total: u64 = seen.iter().map(|s| s.0).sum();
+        assert_eq!(total, text.len() as u64);
+        // A line of exactly the limit fits.
+        let exact = "y".repeat(MAX_LINE_BYTES);
+        let mut input = std::io::BufReader::with_capacity(5, exact.as_bytes());
+        let line = read_line(&mut input, &mut buf).unwrap().unwrap();
+        assert!(line.fits && line.text(&buf).is_ok());
+    }
 
     #[test]
     fn reads_a_good_line() {
