@@ -75,7 +75,11 @@ fn ingest_month(s: &mut Store) {
     ];
     let sum = s.ingest_usage(&origin(), &batch, &snapshot).unwrap();
     assert_eq!((sum.accepted, sum.duplicates), (4, 1), "{sum:?}");
-    let codes: Vec<(usize, &str, &str)> = sum.rejected.iter().map(|r| (r.index, r.code, r.field.as_str())).collect();
+    let codes: Vec<(usize, &str, &str)> = sum
+        .rejected
+        .iter()
+        .map(|r| (r.index, r.code, r.field.as_str()))
+        .collect();
     assert_eq!(
         codes,
         [(5, "billing.rate_missing", "unit"), (6, "usage.invalid", "tenant")]
@@ -345,30 +349,56 @@ fn usage_is_never_billed_twice_or_left_unbilled_silently() {
     // An overlapping period is refused while the first invoice stands.
     let mid: Date = "2026-11-20".parse().unwrap();
     let e = s
-        .generate_invoice(&origin(), "gen-2", "tenant-acme", None, mid, "2026-12-20".parse().unwrap())
+        .generate_invoice(
+            &origin(),
+            "gen-2",
+            "tenant-acme",
+            None,
+            mid,
+            "2026-12-20".parse().unwrap(),
+        )
         .unwrap_err();
     assert_eq!(e.code(), "billing.period_overlap", "{e}");
     // Another tenant, or the adjacent period, is fine.
-    s.generate_invoice(&origin(), "gen-3", "tenant-acme", None, end, "2027-01-01".parse().unwrap())
-        .unwrap();
+    s.generate_invoice(
+        &origin(),
+        "gen-3",
+        "tenant-acme",
+        None,
+        end,
+        "2027-01-01".parse().unwrap(),
+    )
+    .unwrap();
     // Late usage in an invoiced period is rejected, not dropped.
     let snapshot = s.snapshot().unwrap();
     let late = s
-        .ingest_usage(&origin(), &[usage("late-1", "token_input", 5, "2026-11-04T00:00:00Z")], &snapshot)
+        .ingest_usage(
+            &origin(),
+            &[usage("late-1", "token_input", 5, "2026-11-04T00:00:00Z")],
+            &snapshot,
+        )
         .unwrap();
     assert_eq!(late.accepted, 0);
     assert_eq!(late.rejected[0].code, "billing.period_invoiced");
     assert_eq!(late.rejected[0].field, "at");
     // Cancelling the invoice reopens the period.
-    s.cancel_invoice(&origin(), "cancel-1", first.id(), "late usage").unwrap();
+    s.cancel_invoice(&origin(), "cancel-1", first.id(), "late usage")
+        .unwrap();
     let late = s
-        .ingest_usage(&origin(), &[usage("late-1", "token_input", 5, "2026-11-04T00:00:00Z")], &snapshot)
+        .ingest_usage(
+            &origin(),
+            &[usage("late-1", "token_input", 5, "2026-11-04T00:00:00Z")],
+            &snapshot,
+        )
         .unwrap();
     assert_eq!(late.accepted, 1, "{late:?}");
     let again = s
         .generate_invoice(&origin(), "gen-4", "tenant-acme", None, start, end)
         .unwrap();
-    assert_eq!(again.lines().iter().map(|l| l.quantity).sum::<u64>(), 1500 + 5 + 100 + 100);
+    assert_eq!(
+        again.lines().iter().map(|l| l.quantity).sum::<u64>(),
+        1500 + 5 + 100 + 100
+    );
 }
 
 #[test]
@@ -396,9 +426,15 @@ fn ingest_jsonl_reports_lines_and_commits_per_batch() {
         .ingest_jsonl(&origin(), text.as_bytes(), &snapshot, 2, |p| seen.push(p.events))
         .unwrap();
     assert_eq!((sum.accepted, sum.duplicates, sum.rejected.len()), (3, 1, 2), "{sum:?}");
-    let where_: Vec<(Option<u64>, &str, &str)> =
-        sum.rejected.iter().map(|r| (r.line, r.code, r.field.as_str())).collect();
-    assert_eq!(where_, [(Some(4), "usage.malformed", ""), (Some(6), "usage.malformed", "qty")]);
+    let where_: Vec<(Option<u64>, &str, &str)> = sum
+        .rejected
+        .iter()
+        .map(|r| (r.line, r.code, r.field.as_str()))
+        .collect();
+    assert_eq!(
+        where_,
+        [(Some(4), "usage.malformed", ""), (Some(6), "usage.malformed", "qty")]
+    );
     assert_eq!(sum.rejected[1].idempotency_key.as_deref(), Some("j-3"));
     assert_eq!(seen, [2, 4, 6]);
     assert_eq!(sum.rejected_by_code().get("usage.malformed"), Some(&2));
@@ -407,7 +443,9 @@ fn ingest_jsonl_reports_lines_and_commits_per_batch() {
     assert_eq!(ingests, 2);
     // Re-running the file changes nothing.
     let before = s.revision().unwrap();
-    let again = s.ingest_jsonl(&origin(), text.as_bytes(), &snapshot, 100, |_| {}).unwrap();
+    let again = s
+        .ingest_jsonl(&origin(), text.as_bytes(), &snapshot, 100, |_| {})
+        .unwrap();
     assert_eq!((again.accepted, again.duplicates), (0, 4));
     assert_eq!(s.revision().unwrap(), before);
 }

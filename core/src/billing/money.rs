@@ -463,7 +463,10 @@ mod tests {
     fn json_form_round_trips() {
         let m = Money::new(-123_456, Currency::USD);
         let json = serde_json::to_value(m).unwrap();
-        assert_eq!(json, serde_json::json!({"amount": "-1234.56", "currency": "USD", "minor": -123_456}));
+        assert_eq!(
+            json,
+            serde_json::json!({"amount": "-1234.56", "currency": "USD", "minor": -123_456})
+        );
         assert_eq!(serde_json::from_value::<Money>(json).unwrap(), m);
         let jpy = serde_json::to_value(Money::new(7, Currency::JPY)).unwrap();
         assert_eq!(jpy["amount"], "7");
