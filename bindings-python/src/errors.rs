@@ -95,12 +95,73 @@ pub fn registry_error(py: Python<'_>, err: &gangway::RegistryError, source_name:
 }
 
 /// `StoreError`: a store operation refused or failed, with its stable code
-/// (`registry.illegal_transition`, `registry.exists`, `packet.not_found`, …).
+/// (`registry.illegal_transition`, `registry.exists`, `packet.not_found`, …). A
+/// billing refusal (`billing.*`, `idempotency_conflict`) is a `BillingError` instead,
+/// and a refused invoice or purchase-order transition carries every blocker.
 pub fn store_error(py: Python<'_>, err: &gangway::StoreError) -> PyErr {
-    match kwargs(py, err.code(), None, None, None) {
-        Ok(kw) => raise(py, "StoreError", err.to_string(), &kw),
+    use gangway::StoreError as E;
+    match err {
+        E::Billing(e) => billing_error(py, e),
+        E::InvoiceTransition(t) => transition_error(py, err, t.state.as_str(), t.operation.as_str(), &t.blockers),
+        E::PoTransition(t) => transition_error(py, err, t.state.as_str(), t.operation.as_str(), &t.blockers),
+        E::IdempotencyConflict { .. }
+        | E::InvoiceNotFound(_)
+        | E::PoNotFound(_)
+        | E::PoExists(_)
+        | E::RateCardMissing => match kwargs(py, err.code(), None, None, None) {
+            Ok(kw) => raise(py, "BillingError", err.to_string(), &kw),
+            Err(e) => e,
+        },
+        _ => match kwargs(py, err.code(), None, None, None) {
+            Ok(kw) => raise(py, "StoreError", err.to_string(), &kw),
+            Err(e) => e,
+        },
+    }
+}
+
+/// `BillingError`: money, rate-card, period and rating errors with their codes
+/// (`billing.overflow`, `billing.rate_card_parse` with its line and column, …).
+pub fn billing_error(py: Python<'_>, err: &gangway::billing::BillingError) -> PyErr {
+    let (line, column) = match err {
+        gangway::billing::BillingError::RateCardParse { line, column, .. } => (
+            u32::try_from(*line).ok().filter(|l| *l > 0),
+            u32::try_from(*column).ok().filter(|c| *c > 0),
+        ),
+        _ => (None, None),
+    };
+    match kwargs(py, err.code(), None, line, column) {
+        Ok(kw) => raise(py, "BillingError", err.to_string(), &kw),
         Err(e) => e,
     }
+}
+
+/// `BillingError` for a money error (`billing.overflow`, `billing.currency_mismatch`,
+/// `billing.unknown_currency`, `billing.invalid_amount`); `argument` names the
+/// parameter at fault, when there is one.
+pub fn money_error(py: Python<'_>, err: &gangway::billing::MoneyError, argument: Option<&str>) -> PyErr {
+    match kwargs(py, err.code(), argument, None, None) {
+        Ok(kw) => raise(py, "BillingError", err.to_string(), &kw),
+        Err(e) => e,
+    }
+}
+
+/// A refused invoice or purchase-order transition: `BillingError` with the state,
+/// the operation and every blocker as the core serializes it (`{code, detail}`).
+fn transition_error(
+    py: Python<'_>,
+    err: &gangway::StoreError,
+    state: &str,
+    operation: &str,
+    blockers: &[gangway::billing::Blocker],
+) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let kw = kwargs(py, err.code(), None, None, None)?;
+        kw.set_item("blockers", crate::convert::to_py(py, &blockers)?)?;
+        kw.set_item("state", state)?;
+        kw.set_item("operation", operation)?;
+        Ok(raise(py, "BillingError", err.to_string(), &kw))
+    };
+    build().unwrap_or_else(|e| e)
 }
 
 /// `FileError` (also an `OSError`): a file that could not be read.

@@ -5,6 +5,7 @@
 //! the result. Behaviour lives in the core (`gangway`), once; the Python idioms
 //! (exceptions, notebook views) live in `python/gangway/`.
 
+mod billing;
 mod convert;
 mod errors;
 mod guard;
@@ -302,5 +303,6 @@ fn _gangway(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(guard::owner_of, m)?)?;
     m.add_function(wrap_pyfunction!(store::verify_audit_export, m)?)?;
     m.add_function(wrap_pyfunction!(store::generate_audit_key, m)?)?;
+    billing::register(m)?;
     Ok(())
 }

@@ -57,7 +57,8 @@ pub fn timestamp(
     })
 }
 
-fn origin(
+/// The `actor`/`at`/`request_id` of a change (shared with `Billing`).
+pub(crate) fn origin(
     py: Python<'_>,
     actor: String,
     at: Option<&Bound<'_, PyAny>>,
@@ -97,8 +98,8 @@ pub struct Store {
 }
 
 impl Store {
-    /// Runs `f` on the store with the GIL released.
-    fn with<T: Send>(
+    /// Runs `f` on the store with the GIL released (shared with `Billing`).
+    pub(crate) fn with<T: Send>(
         &self,
         py: Python<'_>,
         f: impl FnOnce(&mut gangway::Store) -> Result<T, gangway::StoreError> + Send,
@@ -462,6 +463,12 @@ impl Store {
         let o = origin(py, actor, at, request_id)?;
         let cp = self.with(py, move |s| s.audit_checkpoint(&o, key.as_deref()))?;
         convert::to_py(py, &cp)
+    }
+
+    /// Billing on this store: rate cards, the usage ledger, invoices, purchase
+    /// orders and the provisioning gate (the same as `gangway.Billing(store)`).
+    fn billing(slf: Bound<'_, Self>) -> crate::billing::Billing {
+        crate::billing::Billing::of(slf)
     }
 
     fn __repr__(&self) -> String {

@@ -1,14 +1,16 @@
-"""The corpus operations that drive the store, the guards and the scanner.
+"""The corpus operations that drive the store, billing, the guards and the scanner.
 
-Mirrors ``conformance/src/store_ops.rs`` (``store_ops``, ``audit_verify``) and
-``conformance/src/guard.rs`` (``guard``, ``scan``) line by line: the same calls in the
+Mirrors ``conformance/src/store_ops.rs`` (``store_ops``, ``audit_verify``),
+``conformance/src/billing_ops.rs`` (``billing_ops``) and ``conformance/src/guard.rs``
+(``guard``, ``scan``) line by line: the same calls in the
 same order, the same output objects with their keys in the same order, the same
 fields left out or set to ``null``. Every value in the output comes from the binding;
 this module only arranges it.
 
 A malformed case (an unknown field, a missing one, a bad kind, state, version or
 date, an input file that does not load during setup) raises an exception, as the
-Rust runner returns ``Err``; a refusal by the store is part of the output.
+Rust runner returns ``Err``; a refusal by the store (``StoreError``, ``BillingError``)
+is part of the output.
 """
 
 from __future__ import annotations
@@ -397,8 +399,9 @@ def _step(store: gangway.Store, case: Path, where: str, op: str, f: Fields, as_o
     ]
 
 
-def run_store_ops(case: Path, name: str, spec: Spec) -> str:
-    """A registry and packets loaded into a fresh in-memory store, then the steps."""
+def _setup(case: Path, name: str, spec: Spec) -> tuple[gangway.Store, dict[str, Any]]:
+    """A fresh in-memory store with the case's registry imported and packets stored
+    (``Setup::load``); returns it with ``{registry, packets, audit_records}``."""
     try:
         store = gangway.Store.in_memory()
         imported = None
@@ -415,7 +418,34 @@ def run_store_ops(case: Path, name: str, spec: Spec) -> str:
         setup_records = len(store.audit_records())
     except gangway.StoreError as err:
         raise ValueError(f"{name}: setup: {err.code}: {err.message}") from err
+    return store, {"registry": imported, "packets": packets, "audit_records": setup_records}
 
+
+def _finish(store: gangway.Store, name: str, setup: dict[str, Any], results: list[dict[str, Any]]) -> str:
+    """``{setup, steps, audit: {written, verification}}``, canonical."""
+    try:
+        log = store.audit_records()
+        verification = store.audit_verify()
+    except gangway.StoreError as err:
+        raise ValueError(f"{name}: {err.code}: {err.message}") from err
+    written = [
+        {"seq": r["seq"], "action": r["action"], "target": r["target"]} for r in log[setup["audit_records"] :]
+    ]
+    return canonical(
+        {
+            "setup": setup,
+            "steps": results,
+            "audit": {
+                "written": written,
+                "verification": verification,
+            },
+        }
+    )
+
+
+def run_store_ops(case: Path, name: str, spec: Spec) -> str:
+    """A registry and packets loaded into a fresh in-memory store, then the steps."""
+    store, setup = _setup(case, name, spec)
     results = []
     for i, raw in enumerate(spec.steps):
         where = f"{name}: steps[{i}]"
@@ -426,27 +456,166 @@ def run_store_ops(case: Path, name: str, spec: Spec) -> str:
         except gangway.StoreError as err:
             outcome = err
         results.append(_result(op, outcome))
+    return _finish(store, name, setup, results)
 
-    try:
-        log = store.audit_records()
-        verification = store.audit_verify()
-    except gangway.StoreError as err:
-        raise ValueError(f"{name}: setup: {err.code}: {err.message}") from err
-    written = [{"seq": r["seq"], "action": r["action"], "target": r["target"]} for r in log[setup_records:]]
-    return canonical(
-        {
-            "setup": {
-                "registry": imported,
-                "packets": packets,
-                "audit_records": setup_records,
-            },
-            "steps": results,
-            "audit": {
-                "written": written,
-                "verification": verification,
-            },
-        }
-    )
+
+# ---- billing_ops (conformance/src/billing_ops.rs) ----
+
+_BILLING_STEPS = {
+    "set_rate_card": {"file"},
+    "rate_card": {"currency"},
+    "ingest": {"file", "batch_size"},
+    "ledger": {"tenant", "start", "end"},
+    "generate": {"key", "tenant", "company", "start", "end"},
+    "issue": {"key", "invoice"},
+    "pay": {"key", "invoice", "reference"},
+    "cancel": {"key", "invoice", "reason"},
+    "invoice": {"invoice"},
+    "actions": {"invoice"},
+    "invoices": {"tenant"},
+    "submit_po": {"id", "tenant", "reference", "amount", "currency"},
+    "approve_po": {"id", "by"},
+    "reject_po": {"id", "reason"},
+    "purchase_orders": {"tenant"},
+    "gate": {"tenant", "standard"},
+    "money": {"do", "a", "b", "quantity"},
+    "price": {"price", "currency", "quantity"},
+}
+
+
+def _refusal(op: str, err: gangway.StoreError | gangway.BillingError) -> dict[str, Any]:
+    """``{"op", "ok": false, "code", "message"}``, plus ``blockers`` for a refused
+    invoice or purchase-order transition."""
+    out: dict[str, Any] = {"op": op, "ok": False, "code": err.code, "message": err.message}
+    if isinstance(err, gangway.BillingError) and err.operation is not None:
+        out["blockers"] = err.blockers
+    return out
+
+
+def _money(text: str, where: str) -> gangway.Money:
+    """``"12.34 USD"``; an operand without a currency is a case error."""
+    amount, sep, code = text.rpartition(" ")
+    if not sep:
+        raise ValueError(f"{where}: money `{text}` must be `<decimal> <CUR>`")
+    return gangway.Money.parse(amount, code)
+
+
+def _money_step(f: Fields, where: str) -> _Outcome:
+    operation = f.text("do")
+    a = _money(f.text("a"), where)
+    b_text = f.optional_text("b")
+    quantity = None if f.raw.get("quantity") is None else f.count("quantity")
+    # A bad `b` is the outcome of add and sub (it is read before the operation).
+    b: gangway.Money | gangway.BillingError | None = None
+    if b_text is not None:
+        try:
+            b = _money(b_text, where)
+        except gangway.BillingError as err:
+            b = err
+    if operation == "parse" and b is None and quantity is None:
+        result = a
+    elif operation in ("add", "sub") and b is not None and quantity is None:
+        if isinstance(b, gangway.BillingError):
+            raise b
+        result = a + b if operation == "add" else a - b
+    elif operation == "mul" and b is None and quantity is not None:
+        result = a * quantity
+    else:
+        raise ValueError(
+            f"{where}: money: `do: {operation}` needs a and b (add, sub), a and quantity (mul)"
+            " or a alone (parse)"
+        )
+    return [("result", result.to_dict()), ("text", str(result))]
+
+
+def _billing_step(billing: gangway.Billing, case: Path, where: str, op: str, f: Fields) -> _Outcome:
+    """Runs one billing step; a ``StoreError`` or ``BillingError`` is its refusal."""
+    w: dict[str, Any] = {"actor": ACTOR, "at": AT}
+    if op == "set_rate_card":
+        card = gangway.RateCard.from_yaml(read(case / f.text("file")))
+        return [("version", billing.set_rate_card(card, **w))]
+    if op == "rate_card":
+        found = billing.rate_card(f.optional_text("currency"))
+        return [("card", None if found is None else found.to_dict())]
+    if op == "ingest":
+        # The core reads the file's bytes (a line that is not UTF-8 is a rejection).
+        batch_size = 1000 if f.raw.get("batch_size") is None else f.count("batch_size")
+        batches: list[int] = []
+        summary = billing.ingest_jsonl(
+            case / f.text("file"),
+            batch_size=batch_size,
+            progress=lambda _b, events: batches.append(events),
+            **w,
+        )
+        return [("summary", summary.to_dict()), ("batches", len(batches))]
+    if op == "ledger":
+        events = billing.ledger(f.text("tenant"), f.text("start"), f.text("end"))
+        return [("events", [e.to_dict() for e in events])]
+    if op == "generate":
+        invoice = billing.generate_invoice(
+            f.text("tenant"),
+            f.text("start"),
+            f.text("end"),
+            key=f.text("key"),
+            company=f.optional_text("company"),
+            **w,
+        )
+        return [("invoice", invoice.to_dict())]
+    if op == "issue":
+        return [("invoice", billing.issue_invoice(f.text("invoice"), key=f.text("key"), **w).to_dict())]
+    if op == "pay":
+        paid = billing.mark_paid(f.text("invoice"), f.text_or("reference", ""), key=f.text("key"), **w)
+        return [("invoice", paid.to_dict())]
+    if op == "cancel":
+        cancelled = billing.cancel_invoice(f.text("invoice"), f.text_or("reason", ""), key=f.text("key"), **w)
+        return [("invoice", cancelled.to_dict())]
+    if op == "invoice":
+        return [("invoice", billing.invoice(f.text("invoice")).to_dict())]
+    if op == "actions":
+        invoice = billing.invoice(f.text("invoice"))
+        actions = [{"operation": o, "to": to} for o, to in invoice.available_actions()]
+        return [("state", invoice.state), ("actions", actions)]
+    if op == "invoices":
+        return [("invoices", [i.to_dict() for i in billing.invoices(f.optional_text("tenant"))])]
+    if op == "submit_po":
+        amount = gangway.Money.parse(f.text("amount"), f.text("currency"))
+        po = billing.submit_po(f.text("id"), f.text("tenant"), f.text("reference"), amount, **w)
+        return [("po", po.to_dict())]
+    if op == "approve_po":
+        return [("po", billing.approve_po(f.text("id"), f.text_or("by", ""), **w).to_dict())]
+    if op == "reject_po":
+        return [("po", billing.reject_po(f.text("id"), f.text_or("reason", ""), **w).to_dict())]
+    if op == "purchase_orders":
+        pos = billing.purchase_orders(f.optional_text("tenant"))
+        return [("purchase_orders", [p.to_dict() for p in pos])]
+    if op == "gate":
+        standard = f.text("standard")
+        if standard not in gangway.GATE_STANDARDS:
+            raise ValueError(f"{where}: gate: unknown standard `{standard}`")
+        decision = billing.gate(f.text("tenant"), standard)  # type: ignore[arg-type]
+        return [("decision", decision.to_dict())]
+    if op == "money":
+        return _money_step(f, where)
+    price = gangway.Price.parse(f.text("price"), f.text("currency"))
+    amount = price.amount_for(f.count("quantity"))
+    return [("price", price.to_dict()), ("amount", amount.to_dict())]
+
+
+def run_billing_ops(case: Path, name: str, spec: Spec) -> str:
+    """A registry and packets loaded into a fresh in-memory store, then billing steps."""
+    store, setup = _setup(case, name, spec)
+    billing = store.billing()
+    results = []
+    for i, raw in enumerate(spec.steps):
+        where = f"{name}: steps[{i}]"
+        op, f = _tagged(raw, where, "op", _BILLING_STEPS)
+        try:
+            fields = _billing_step(billing, case, where, op, f)
+        except (gangway.StoreError, gangway.BillingError) as err:
+            results.append(_refusal(op, err))
+            continue
+        results.append({"op": op, "ok": True, **dict(fields)})
+    return _finish(store, name, setup, results)
 
 
 def run_audit_verify(case: Path, name: str, spec: Spec) -> str:

@@ -28,7 +28,7 @@ _FIELDS = {
     "as_of",
     "packet",
     "registry",
-    # store_ops and audit_verify
+    # store_ops, billing_ops and audit_verify
     "packets",
     "steps",
     "log",
@@ -38,9 +38,11 @@ _FIELDS = {
     "checks",
 }
 
-# The operations that drive the store, the guards and the scanner: conformance_ops.py.
+# The operations that drive the store, billing, the guards and the scanner:
+# conformance_ops.py.
 _OPERATIONS = {
     "store_ops": conformance_ops.run_store_ops,
+    "billing_ops": conformance_ops.run_billing_ops,
     "audit_verify": conformance_ops.run_audit_verify,
     "guard": conformance_ops.run_guard,
     "scan": conformance_ops.run_scan,

@@ -1,4 +1,4 @@
-"""Notebook views of reports: ``_repr_html_`` and ``to_pandas``.
+"""Notebook views of reports and invoices: ``_repr_html_`` and ``to_pandas``.
 
 Presentation only: everything shown here is read from the report objects, which
 come from the core unchanged.
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import MissingDependencyError
 
 if TYPE_CHECKING:
-    from ._gangway import Finding, Progress, Report
+    from ._gangway import Finding, Invoice, Progress, Report
 
 _COLOURS = {"error": "#b42318", "warning": "#b54708"}
 _BACKGROUNDS = {"error": "#fee4e2", "warning": "#fef0c7"}
@@ -115,6 +115,36 @@ def progress_html(progress: Progress) -> str:
     header = "".join(
         f"<th>{h}</th>" for h in ["#", "stage", "verdict", "errors", "warnings", "exit gate", "codes"]
     )
+    table = f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<div class="gangway">{_STYLE}{summary}{table}</div>'
+
+
+_INVOICE_STATES = {"draft": "#344054", "issued": "#b54708", "paid": "#067647", "cancelled": "#b42318"}
+
+
+def invoice_html(invoice: Invoice) -> str:
+    """The invoice's header (id, tenant, period, state) and a table of its lines with the total."""
+    colour = _INVOICE_STATES.get(invoice.state, "#344054")
+    who = _e(invoice.tenant) + (f" ({_e(invoice.company)})" if invoice.company else "")
+    note = ""
+    if invoice.payment_reference:
+        note = f"; paid with <code>{_e(invoice.payment_reference)}</code>"
+    if invoice.cancel_reason:
+        note = f"; cancelled: {_e(invoice.cancel_reason)}"
+    summary = (
+        f'<p><b>{_e(invoice.id)}</b> <span style="color:{colour};font-weight:bold">{_e(invoice.state)}</span>'
+        f": {who}, {_e(invoice.period_start.isoformat())} to {_e(invoice.period_end.isoformat())}"
+        f" (end exclusive){note}</p>"
+    )
+    rows = [
+        f"<tr><td><code>{_e(line.unit)}</code></td><td>{_e(line.version)}</td>"
+        f'<td style="text-align:right">{line.quantity}</td>'
+        f'<td style="text-align:right">{_e(line.unit_price)}</td>'
+        f'<td style="text-align:right">{_e(line.amount)}</td></tr>'
+        for line in invoice.lines
+    ]
+    rows.append(f'<tr><th colspan="4">total</th><th style="text-align:right">{_e(invoice.total)}</th></tr>')
+    header = "".join(f"<th>{h}</th>" for h in ["unit", "version", "quantity", "unit price", "amount"])
     table = f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     return f'<div class="gangway">{_STYLE}{summary}{table}</div>'
 

@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ._gangway import Finding
 
 __all__ = [
+    "BillingError",
     "FileError",
     "GangwayError",
     "InvalidInputError",
@@ -122,6 +123,50 @@ class StoreError(GangwayError):
     ``registry.illegal_transition`` (a lifecycle move backwards or out of retired),
     ``registry.exists``, ``registry.not_found``, ``packet.not_found``, ``packet.parse``,
     ``store.invalid``, ``store.version``, ``store.sqlite``."""
+
+
+class BillingError(GangwayError):
+    """A billing operation that was refused or failed. ``code`` says which:
+    ``idempotency_conflict`` (a key reused with other parameters), a refused
+    transition (``billing.illegal_transition``, ``billing.payment_reference_missing``,
+    ``billing.cancel_reason_missing``, ``billing.invoice_empty``,
+    ``billing.approver_missing``, ``billing.rejection_reason_missing``: the first
+    blocker's code, with every blocker in ``blockers``), ``billing.invoice_not_found``,
+    ``billing.po_not_found``, ``billing.po_exists``, ``billing.rate_card_missing``,
+    ``billing.rate_missing``, ``billing.period_empty``, ``billing.period_overlap``,
+    ``billing.blank``, a rate-card problem (``billing.rate_card_parse`` with ``line``
+    and ``column``, ``billing.rate_overlap``, ``billing.rate_range``,
+    ``billing.rate_card_empty``) or a money error (``billing.overflow``,
+    ``billing.currency_mismatch``, ``billing.unknown_currency``,
+    ``billing.invalid_amount``)."""
+
+    blockers: list[dict[str, Any]]
+    """For a refused invoice or purchase-order transition, every reason in the core's
+    JSON form: ``{"code": …}`` plus ``"detail"`` where the blocker has one
+    (``{"code": "billing.illegal_transition", "detail": {"state": "draft",
+    "operation": "mark_paid"}}``). Empty otherwise."""
+    state: str | None
+    """For a refused transition: the invoice's or purchase order's state."""
+    operation: str | None
+    """For a refused transition: the operation asked (``issue``, ``mark_paid``,
+    ``cancel``, ``approve``, ``reject``)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "billing.error",
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        blockers: list[dict[str, Any]] | None = None,
+        state: str | None = None,
+        operation: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, path=path, line=line, column=column)
+        self.blockers = list(blockers or [])
+        self.state = state
+        self.operation = operation
 
 
 class RegistryError(GangwayError, ValueError):
