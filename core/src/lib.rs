@@ -4,8 +4,10 @@
 
 pub mod audit;
 pub mod billing;
+pub mod bundle;
 pub mod decode;
 pub mod evidence;
+pub mod forecast;
 pub mod guard;
 pub mod packet;
 pub mod records;

@@ -160,6 +160,69 @@ pub fn progress_text(p: &Progress, color: bool) -> String {
     out
 }
 
+/// Renders a packet's progress as Markdown for a portal page: a table of the eight
+/// stages, then each blocked stage's findings.
+pub fn progress_markdown(p: &Progress) -> String {
+    let mut out = String::new();
+    let _ = writeln!(
+        out,
+        "# {} — onboarding progress\n\nAs of {}. ",
+        md(p.packet_id.as_deref().unwrap_or("(unnamed packet)")),
+        p.as_of
+    );
+    let _ = match p.first_blocked {
+        Some(s) => writeln!(
+            out,
+            "First blocked stage: **{} {}** ({}).\n",
+            s.number(),
+            s.id(),
+            s.gate()
+        ),
+        None => writeln!(out, "Every stage passes.\n"),
+    };
+    let _ = writeln!(out, "| # | stage | verdict | errors | warnings | exit gate |");
+    let _ = writeln!(out, "|---|---|---|---|---|---|");
+    for s in &p.stages {
+        let _ = writeln!(
+            out,
+            "| {} | `{}` | {} | {} | {} | {} |",
+            s.stage.number(),
+            s.stage.id(),
+            if s.ok { "pass" } else { "**fail**" },
+            s.errors,
+            s.warnings,
+            s.stage.gate()
+        );
+    }
+    for s in p.stages.iter().filter(|s| !s.findings.is_empty()) {
+        let _ = writeln!(out, "\n## {} {}\n", s.stage.number(), s.stage.id());
+        for f in &s.findings {
+            let _ = writeln!(
+                out,
+                "- {} `{}` at `{}` (line {}): {}",
+                f.severity,
+                f.code,
+                f.path.replace('`', "'"),
+                f.line,
+                md(&f.message)
+            );
+        }
+    }
+    out
+}
+
+/// Escapes the characters Markdown would read as table or emphasis syntax.
+fn md(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '|' | '*' | '_' | '`' | '<' | '>' | '[' | ']') {
+            out.push('\\');
+        }
+        out.push(if c == '\n' { ' ' } else { c });
+    }
+    out
+}
+
 /// Renders a report as SARIF 2.1.0 with `uri` as the artifact location.
 pub fn sarif(report: &Report, uri: &str) -> Json {
     let mut used: Vec<&'static str> = report.findings.iter().map(|f| f.code).collect();

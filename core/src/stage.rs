@@ -76,7 +76,9 @@ impl Stage {
             Stage::Registry => "everything the packet names exists in the registry",
             Stage::Contracts => "events have producers and consumers; contract tests exist or are tracked",
             Stage::PlatformServices => "every shared-service section is complete, with no product-owned fork",
-            Stage::UatEvidence => "smoke tests, a release evidence bundle and a rollback posture exist",
+            Stage::UatEvidence => {
+                "smoke tests, a release evidence bundle, a rollback posture, the stage-5 evidence and every review sign-off exist"
+            }
             Stage::Portal => "every required page has a source and a freshness owner, or a tracked doc gap",
             Stage::Extraction => {
                 "no split or extraction without service auth, degradation, rollback and smoke evidence"
