@@ -1215,7 +1215,7 @@ impl Billing {
     /// committed events as duplicates). Malformed lines are rejected with
     /// `usage.malformed` and their `line`. `progress(bytes_read, events_read)` is
     /// called after each batch; if it raises, the ingest stops after that batch and
-    /// the exception propagates. It must not call back into this store.
+    /// the exception propagates; calling this store from it raises `store.reentrant`.
     #[pyo3(signature = (path, *, batch_size = 1000, progress = None, snapshot = None, actor, at = None, request_id = None))]
     #[allow(clippy::too_many_arguments)]
     fn ingest_jsonl(

@@ -97,6 +97,22 @@ pub struct Store {
     path: Option<String>,
 }
 
+std::thread_local! {
+    /// The store whose lock this thread holds (its address; 0 for none), so that a
+    /// Python callback run under the lock (`Billing.ingest_jsonl`'s `progress`) that
+    /// calls back into the same store is refused instead of deadlocking.
+    static HOLDING: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// Restores the previous `HOLDING` when the lock is released.
+struct Holding(usize);
+
+impl Drop for Holding {
+    fn drop(&mut self) {
+        HOLDING.set(self.0);
+    }
+}
+
 impl Store {
     /// Runs `f` on the store with the GIL released (shared with `Billing`).
     pub(crate) fn with<T: Send>(
@@ -104,8 +120,20 @@ impl Store {
         py: Python<'_>,
         f: impl FnOnce(&mut gangway::Store) -> Result<T, gangway::StoreError> + Send,
     ) -> PyResult<T> {
+        let me = std::ptr::from_ref(&self.inner).addr();
+        if HOLDING.get() == me {
+            return Err(errors::invalid_input(
+                py,
+                "store.reentrant",
+                "store",
+                "a callback cannot use the store it was called from while that store is busy".to_owned(),
+            ));
+        }
         let result = py.detach(|| match self.inner.lock() {
-            Ok(mut guard) => f(&mut guard).map_err(Some),
+            Ok(mut guard) => {
+                let _held = Holding(HOLDING.replace(me));
+                f(&mut guard).map_err(Some)
+            }
             Err(_) => Err(None),
         });
         result.map_err(|e| match e {

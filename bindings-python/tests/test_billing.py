@@ -563,6 +563,20 @@ def test_a_raising_progress_callback_stops_after_its_batch(billing: gangway.Bill
     assert (rest.accepted, rest.duplicates) == (7, 3)
 
 
+def test_a_progress_callback_cannot_reenter_its_store(store: gangway.Store, billing: gangway.Billing) -> None:
+    other = gangway.Store.in_memory()
+
+    def progress(_bytes: int, _events: int) -> None:
+        assert other.revision() == 0  # another store is fine
+        store.revision()  # this one is busy: refused, not a deadlock
+
+    with pytest.raises(gangway.InvalidInputError) as info:
+        billing.ingest_jsonl_text(jsonl("r-1", "r-2"), batch_size=1, progress=progress, actor=ACTOR, at=AT)
+    assert info.value.code == "store.reentrant"
+    # The batch before the callback was committed; the store is usable again.
+    assert [e.idempotency_key for e in billing.ledger("tenant-acme", *NOV)] == ["r-1"]
+
+
 def test_threads_ingesting_overlapping_keys_count_each_event_once(
     store: gangway.Store, billing: gangway.Billing
 ) -> None:
