@@ -17,41 +17,24 @@ use std::process::ExitCode;
 use std::time::{Duration, Instant};
 
 use clap::{Args, Subcommand};
-use gangway::audit::Origin;
+use gangway::Date;
 use gangway::billing::store::IngestProgress;
 use gangway::billing::usage::IngestSummary;
 use gangway::billing::{
-    Blocker, Currency, GateDecision, GateStandard, Invoice, LedgerEvent, Money, Operation, PurchaseOrder, RateCard,
+    Currency, GateDecision, GateStandard, Invoice, LedgerEvent, Money, Operation, PurchaseOrder, RateCard,
 };
-use gangway::report::canonical_json;
-use gangway::{Date, Store, StoreError};
-use jiff::Timestamp;
 use serde_json::{Value as Json, json};
 
-use crate::{Fatal, PlainFormat, emit, parse_date};
+use crate::store_cmds::{Res, Stop, StoreOpts, finish, message_of, refused, table};
+use crate::{Fatal, parse_date};
 
 /// `gangway billing …`.
 #[derive(Args, Debug)]
 pub struct BillingArgs {
     #[command(flatten)]
-    opts: Opts,
+    opts: StoreOpts,
     #[command(subcommand)]
     command: BillingCommand,
-}
-
-/// Where the store is, who is acting, and how to print (as for `registry`, `packet`
-/// and `audit`).
-#[derive(Args, Debug)]
-struct Opts {
-    /// The store file (`:memory:` for a throwaway store).
-    #[arg(long, env = "GANGWAY_DB", default_value = "gangway.db", global = true)]
-    db: PathBuf,
-    /// Who makes the change, for the audit log (default: `$USER`, else `gangway`).
-    #[arg(long, env = "GANGWAY_ACTOR", global = true)]
-    actor: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = PlainFormat::Text, global = true)]
-    format: PlainFormat,
 }
 
 #[derive(Subcommand, Debug)]
@@ -256,155 +239,6 @@ fn parse_batch_size(s: &str) -> Result<usize, String> {
     }
 }
 
-// ---- failures ----
-
-/// Why a command stopped.
-enum Stop {
-    /// Could not run: exit 2.
-    Fatal(String),
-    /// The store or billing refused the operation: exit 1.
-    Refused(Refusal),
-}
-
-/// A refusal: its code and message, and for a refused transition every blocker.
-struct Refusal {
-    code: &'static str,
-    message: String,
-    transition: Option<Transition>,
-}
-
-/// A refused invoice or purchase-order transition.
-struct Transition {
-    state: &'static str,
-    operation: &'static str,
-    blockers: Vec<Blocker>,
-}
-
-fn refused(code: &'static str, message: String) -> Stop {
-    Stop::Refused(Refusal {
-        code,
-        message,
-        transition: None,
-    })
-}
-
-/// The error's message without a leading `code: ` (some errors carry it already).
-fn message_of(code: &str, err: &impl std::fmt::Display) -> String {
-    let text = err.to_string();
-    text.strip_prefix(&format!("{code}: "))
-        .map(str::to_owned)
-        .unwrap_or(text)
-}
-
-impl From<StoreError> for Stop {
-    fn from(err: StoreError) -> Stop {
-        let code = err.code();
-        let message = message_of(code, &err);
-        let transition = match &err {
-            // The store could not do its work at all: exit 2.
-            StoreError::Sqlite(_)
-            | StoreError::Version { .. }
-            | StoreError::Invalid(_)
-            | StoreError::Registry(_)
-            | StoreError::Parse(_) => return Stop::Fatal(format!("{code}: {message}")),
-            StoreError::InvoiceTransition(t) => Some(Transition {
-                state: t.state.as_str(),
-                operation: t.operation.as_str(),
-                blockers: t.blockers.clone(),
-            }),
-            StoreError::PoTransition(t) => Some(Transition {
-                state: t.state.as_str(),
-                operation: t.operation.as_str(),
-                blockers: t.blockers.clone(),
-            }),
-            _ => None,
-        };
-        Stop::Refused(Refusal {
-            code,
-            message,
-            transition,
-        })
-    }
-}
-
-impl From<Fatal> for Stop {
-    fn from(f: Fatal) -> Stop {
-        Stop::Fatal(f.0)
-    }
-}
-
-type Res<T> = Result<T, Stop>;
-
-fn finish(result: Res<ExitCode>, format: PlainFormat) -> Result<ExitCode, Fatal> {
-    let refusal = match result {
-        Ok(code) => return Ok(code),
-        Err(Stop::Fatal(message)) => return Err(Fatal(message)),
-        Err(Stop::Refused(r)) => r,
-    };
-    match format {
-        PlainFormat::Json => {
-            let mut error = json!({"code": refusal.code, "message": refusal.message});
-            if let (Some(t), Json::Object(m)) = (&refusal.transition, &mut error) {
-                m.insert("state".to_owned(), json!(t.state));
-                m.insert("operation".to_owned(), json!(t.operation));
-                let blockers: Vec<Json> = t
-                    .blockers
-                    .iter()
-                    .map(|b| json!({"code": b.code(), "message": b.to_string()}))
-                    .collect();
-                m.insert("blockers".to_owned(), Json::Array(blockers));
-            }
-            emit(&canonical_json(&json!({ "error": error })))?;
-        }
-        PlainFormat::Text => {
-            let mut text = format!("gangway: error: {}: {}\n", refusal.code, refusal.message);
-            for b in refusal.transition.iter().flat_map(|t| &t.blockers) {
-                text.push_str(&format!("  - {}: {b}\n", b.code()));
-            }
-            eprint!("{text}");
-        }
-    }
-    Ok(ExitCode::from(1))
-}
-
-// ---- shared helpers ----
-
-impl Opts {
-    /// Opens an existing store (only `registry init` creates one).
-    fn open(&self) -> Res<Store> {
-        if self.db.as_os_str() == ":memory:" {
-            return Ok(Store::open_in_memory()?);
-        }
-        if !self.db.exists() {
-            return Err(Stop::Fatal(format!(
-                "no store at {}; create it with `gangway registry init --db {}` (or set GANGWAY_DB)",
-                self.db.display(),
-                self.db.display()
-            )));
-        }
-        Ok(Store::open(&self.db)?)
-    }
-
-    fn origin(&self) -> Origin {
-        let actor = self
-            .actor
-            .clone()
-            .filter(|a| !a.trim().is_empty())
-            .or_else(|| std::env::var("USER").ok().filter(|u| !u.trim().is_empty()))
-            .unwrap_or_else(|| "gangway".to_owned());
-        Origin::new(actor, Timestamp::now())
-    }
-
-    /// Prints `value` (the library's serde form) as canonical JSON, or `text` in text mode.
-    fn print(&self, value: &Json, text: impl FnOnce() -> String) -> Res<()> {
-        let body = match self.format {
-            PlainFormat::Json => canonical_json(value),
-            PlainFormat::Text => text(),
-        };
-        Ok(emit(&body)?)
-    }
-}
-
 /// The key given, or a new random one (printed on standard error before the call runs,
 /// so a retry can reuse it even if this process dies mid-way).
 fn key_or_new(key: Key) -> Res<String> {
@@ -417,31 +251,6 @@ fn key_or_new(key: Key) -> Res<String> {
     let k = format!("gw-{hex}");
     eprintln!("gangway: no --key given; using idempotency key {k} (to retry this call safely, pass --key {k})");
     Ok(k)
-}
-
-/// Lines of text in aligned columns, each prefixed by `indent`.
-fn table(rows: &[Vec<String>], indent: &str) -> String {
-    let mut widths: Vec<usize> = Vec::new();
-    for row in rows {
-        for (i, cell) in row.iter().enumerate() {
-            match widths.get_mut(i) {
-                Some(w) => *w = (*w).max(cell.chars().count()),
-                None => widths.push(cell.chars().count()),
-            }
-        }
-    }
-    let mut out = String::new();
-    for row in rows {
-        let cells: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(i, c)| format!("{c:<w$}", w = widths.get(i).copied().unwrap_or(0)))
-            .collect();
-        out.push_str(indent);
-        out.push_str(cells.join("  ").trim_end());
-        out.push('\n');
-    }
-    out
 }
 
 fn read_input(path: &Path, what: &str) -> Res<String> {
@@ -463,7 +272,7 @@ pub fn billing(args: BillingArgs) -> Result<ExitCode, Fatal> {
     finish(run(&args.opts, args.command), format)
 }
 
-fn run(opts: &Opts, command: BillingCommand) -> Res<ExitCode> {
+fn run(opts: &StoreOpts, command: BillingCommand) -> Res<ExitCode> {
     match command {
         BillingCommand::RateCard(c) => rate_card(opts, c),
         BillingCommand::Usage(c) => usage(opts, c),
@@ -475,7 +284,7 @@ fn run(opts: &Opts, command: BillingCommand) -> Res<ExitCode> {
 
 // ---- rate cards ----
 
-fn rate_card(opts: &Opts, command: RateCardCommand) -> Res<ExitCode> {
+fn rate_card(opts: &StoreOpts, command: RateCardCommand) -> Res<ExitCode> {
     match command {
         RateCardCommand::Set { file } => {
             let text = read_input(&file, "rate card")?;
@@ -487,7 +296,7 @@ fn rate_card(opts: &Opts, command: RateCardCommand) -> Res<ExitCode> {
                     message_of(e.code(), &e)
                 ))
             })?;
-            let mut store = opts.open()?;
+            let mut store = opts.open(false)?;
             let changed = store.rate_card(None)?.as_ref() != Some(&card);
             let version = store.set_rate_card(&opts.origin(), &card)?;
             let value = json!({"version": version, "changed": changed, "rate_card": card});
@@ -506,7 +315,7 @@ fn rate_card(opts: &Opts, command: RateCardCommand) -> Res<ExitCode> {
             })?;
         }
         RateCardCommand::Show { currency } => {
-            let store = opts.open()?;
+            let store = opts.open(false)?;
             let Some(card) = store.rate_card(currency)? else {
                 let message = match currency {
                     Some(c) => format!("no rate card in {c} is set"),
@@ -541,7 +350,7 @@ fn rate_card_text(card: &RateCard) -> String {
 
 // ---- usage ----
 
-fn usage(opts: &Opts, command: UsageCommand) -> Res<ExitCode> {
+fn usage(opts: &StoreOpts, command: UsageCommand) -> Res<ExitCode> {
     match command {
         UsageCommand::Ingest {
             file,
@@ -556,7 +365,7 @@ fn usage(opts: &Opts, command: UsageCommand) -> Res<ExitCode> {
                 let size = f.metadata().ok().map(|m| m.len());
                 (Box::new(std::io::BufReader::new(f)), size)
             };
-            let mut store = opts.open()?;
+            let mut store = opts.open(false)?;
             let snapshot = store.snapshot()?;
             let mut meter = Meter::new(progress, size);
             let summary = store.ingest_jsonl(&opts.origin(), input, &snapshot, batch_size, |p| meter.update(p));
@@ -572,7 +381,7 @@ fn usage(opts: &Opts, command: UsageCommand) -> Res<ExitCode> {
                     format!("period {}..{} is empty", period.from, period.until),
                 ));
             }
-            let store = opts.open()?;
+            let store = opts.open(false)?;
             let events = store.ledger(&period.tenant, period.from, period.until)?;
             opts.print(&serde_json::to_value(&events).unwrap_or(Json::Null), || {
                 ledger_text(&period, &events)
@@ -740,11 +549,11 @@ fn bytes(n: u64) -> String {
 
 // ---- invoices ----
 
-fn invoice(opts: &Opts, command: InvoiceCommand) -> Res<ExitCode> {
+fn invoice(opts: &StoreOpts, command: InvoiceCommand) -> Res<ExitCode> {
     match command {
         InvoiceCommand::Generate { period, company, key } => {
             let key = key_or_new(key)?;
-            let mut store = opts.open()?;
+            let mut store = opts.open(false)?;
             let inv = store.generate_invoice(
                 &opts.origin(),
                 &key,
@@ -757,36 +566,36 @@ fn invoice(opts: &Opts, command: InvoiceCommand) -> Res<ExitCode> {
         }
         InvoiceCommand::Issue { id, key } => {
             let key = key_or_new(key)?;
-            let mut store = opts.open()?;
+            let mut store = opts.open(false)?;
             let inv = store.issue_invoice(&opts.origin(), &key, &id)?;
             opts.print(&serde_json::to_value(&inv).unwrap_or(Json::Null), || invoice_text(&inv))?;
         }
         InvoiceCommand::Pay { id, reference, key } => {
             let key = key_or_new(key)?;
-            let mut store = opts.open()?;
+            let mut store = opts.open(false)?;
             let inv = store.mark_paid(&opts.origin(), &key, &id, &reference)?;
             opts.print(&serde_json::to_value(&inv).unwrap_or(Json::Null), || invoice_text(&inv))?;
         }
         InvoiceCommand::Cancel { id, reason, key } => {
             let key = key_or_new(key)?;
-            let mut store = opts.open()?;
+            let mut store = opts.open(false)?;
             let inv = store.cancel_invoice(&opts.origin(), &key, &id, &reason)?;
             opts.print(&serde_json::to_value(&inv).unwrap_or(Json::Null), || invoice_text(&inv))?;
         }
         InvoiceCommand::Show { id } => {
-            let store = opts.open()?;
+            let store = opts.open(false)?;
             let inv = store.invoice(&id)?;
             opts.print(&serde_json::to_value(&inv).unwrap_or(Json::Null), || invoice_text(&inv))?;
         }
         InvoiceCommand::List { tenant } => {
-            let store = opts.open()?;
+            let store = opts.open(false)?;
             let list = store.invoices(tenant.as_deref())?;
             opts.print(&serde_json::to_value(&list).unwrap_or(Json::Null), || {
                 invoices_text(&list)
             })?;
         }
         InvoiceCommand::Actions { id } => {
-            let store = opts.open()?;
+            let store = opts.open(false)?;
             let inv = store.invoice(&id)?;
             let actions = inv.available_actions();
             let value = json!({
@@ -891,7 +700,7 @@ fn invoices_text(list: &[Invoice]) -> String {
 
 // ---- purchase orders ----
 
-fn po(opts: &Opts, command: PoCommand) -> Res<ExitCode> {
+fn po(opts: &StoreOpts, command: PoCommand) -> Res<ExitCode> {
     match command {
         PoCommand::Submit {
             id,
@@ -902,22 +711,22 @@ fn po(opts: &Opts, command: PoCommand) -> Res<ExitCode> {
         } => {
             let amount = Money::parse(&amount, currency)
                 .map_err(|e| Stop::Fatal(format!("--amount: {}: {}", e.code(), message_of(e.code(), &e))))?;
-            let mut store = opts.open()?;
+            let mut store = opts.open(false)?;
             let po = store.submit_po(&opts.origin(), &id, &tenant, &reference, amount)?;
             opts.print(&serde_json::to_value(&po).unwrap_or(Json::Null), || po_text(&po))?;
         }
         PoCommand::Approve { id, by } => {
-            let mut store = opts.open()?;
+            let mut store = opts.open(false)?;
             let po = store.approve_po(&opts.origin(), &id, &by)?;
             opts.print(&serde_json::to_value(&po).unwrap_or(Json::Null), || po_text(&po))?;
         }
         PoCommand::Reject { id, reason } => {
-            let mut store = opts.open()?;
+            let mut store = opts.open(false)?;
             let po = store.reject_po(&opts.origin(), &id, &reason)?;
             opts.print(&serde_json::to_value(&po).unwrap_or(Json::Null), || po_text(&po))?;
         }
         PoCommand::List { tenant } => {
-            let store = opts.open()?;
+            let store = opts.open(false)?;
             let list = store.purchase_orders(tenant.as_deref())?;
             opts.print(&serde_json::to_value(&list).unwrap_or(Json::Null), || {
                 if list.is_empty() {
@@ -953,7 +762,7 @@ fn po_text(po: &PurchaseOrder) -> String {
 
 // ---- the gate ----
 
-fn gate(opts: &Opts, tenant: &str, standard: Option<GateStandard>) -> Res<ExitCode> {
+fn gate(opts: &StoreOpts, tenant: &str, standard: Option<GateStandard>) -> Res<ExitCode> {
     let Some(standard) = standard else {
         return Err(Stop::Fatal(
             "no gate standard: pass --standard paid|po_approved or set GANGWAY_GATE_STANDARD \
@@ -961,7 +770,7 @@ fn gate(opts: &Opts, tenant: &str, standard: Option<GateStandard>) -> Res<ExitCo
                 .to_owned(),
         ));
     };
-    let store = opts.open()?;
+    let store = opts.open(false)?;
     let decision = store.provisioning_gate(tenant, standard)?;
     opts.print(&serde_json::to_value(&decision).unwrap_or(Json::Null), || {
         gate_text(&decision)

@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 the check found errors, 2 usage or I/O error.
 
 mod billing_cmds;
+mod records_cmds;
 mod scan;
 mod store_cmds;
 
@@ -11,7 +12,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
-use gangway::{Date, Format, Limits, Packet, Registry, Stage};
+use gangway::{Date, Format, Limits, Packet, Records, Registry, Stage, Store};
 
 #[derive(Parser, Debug)]
 #[command(
@@ -73,6 +74,10 @@ enum Command {
     Packet(store_cmds::PacketArgs),
     /// Verify, query, export and checkpoint the store's audit log.
     Audit(store_cmds::AuditArgs),
+    /// The review matrix, and sign-offs of stored packets by role.
+    Review(records_cmds::ReviewArgs),
+    /// Record and list the stage-5 evidence of stored packets.
+    Evidence(records_cmds::EvidenceArgs),
     /// Rate cards, usage, invoices, purchase orders and the provisioning gate.
     Billing(billing_cmds::BillingArgs),
     /// Find scope strings in source files, OpenAPI documents and SDK examples and
@@ -87,9 +92,14 @@ struct Common {
     /// Registry file (YAML, top-level `registry:`).
     #[arg(long)]
     registry: Option<PathBuf>,
-    /// Read the registry from this store instead of a file.
+    /// Read the registry from this store instead of a file, and the packet's review
+    /// sign-offs and evidence too (unless --records is given).
     #[arg(long, conflicts_with = "registry")]
     db: Option<PathBuf>,
+    /// Records file (YAML, top-level `records:`): the review sign-offs and stage-5
+    /// evidence of the packet.
+    #[arg(long)]
+    records: Option<PathBuf>,
     /// Evaluation date, YYYY-MM-DD (default: today).
     #[arg(long, value_parser = parse_date)]
     as_of: Option<Date>,
@@ -149,10 +159,13 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
             format,
         } => {
             let as_of = common.as_of.unwrap_or_else(today);
-            let registry = load_registry(&common)?;
+            let sources = Sources::load(&common)?;
             let input = read_packet(&packet)?;
             let report = match &input.parsed {
-                Ok(p) => gangway::validate(p, registry.as_ref(), stage, as_of),
+                Ok(p) => {
+                    let records = sources.records_for(p)?;
+                    gangway::validate_with(p, sources.registry.as_ref(), records.as_ref(), stage, as_of)
+                }
                 Err(e) => gangway::validate::unreadable(e, stage, as_of),
             };
             let name = packet.display().to_string();
@@ -166,10 +179,13 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
         }
         Command::Progress { packet, common, format } => {
             let as_of = common.as_of.unwrap_or_else(today);
-            let registry = load_registry(&common)?;
+            let sources = Sources::load(&common)?;
             let input = read_packet(&packet)?;
             let progress = match &input.parsed {
-                Ok(p) => gangway::progress(p, registry.as_ref(), as_of),
+                Ok(p) => {
+                    let records = sources.records_for(p)?;
+                    gangway::progress_with(p, sources.registry.as_ref(), records.as_ref(), as_of)
+                }
                 Err(e) => gangway::validate::unreadable_progress(e, as_of),
             };
             let body = match format {
@@ -204,6 +220,8 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
         Command::Registry(args) => store_cmds::registry(args),
         Command::Packet(args) => store_cmds::packet(args),
         Command::Audit(args) => store_cmds::audit(args),
+        Command::Review(args) => records_cmds::review(args),
+        Command::Evidence(args) => records_cmds::evidence(args),
         Command::Billing(args) => billing_cmds::billing(args),
         Command::Scan(args) => scan::scan(args),
         Command::Owner(args) => scan::owner(args),
@@ -274,11 +292,73 @@ fn read_packet(path: &Path) -> Result<Input, Fatal> {
     }
 }
 
-fn load_registry(common: &Common) -> Result<Option<Registry>, Fatal> {
-    if let Some(db) = &common.db {
-        return store_cmds::registry_from_db(db).map(Some);
+/// What `validate` and `progress` check a packet against: a registry and records, from
+/// files or a store.
+struct Sources {
+    registry: Option<Registry>,
+    /// The records file and its records, when one is given (it wins over the store's).
+    records: Option<(PathBuf, Records)>,
+    /// The store, when `--db` is given.
+    store: Option<Store>,
+}
+
+impl Sources {
+    /// Reads the registry and records files, or opens the store; any problem stops the
+    /// command (exit 2).
+    fn load(common: &Common) -> Result<Sources, Fatal> {
+        let store = common.db.as_deref().map(store_cmds::open_existing).transpose()?;
+        let registry = match &store {
+            Some(s) => Some(store_cmds::registry_of(s)?),
+            None => common.registry.as_deref().map(registry_file).transpose()?,
+        };
+        let records = match &common.records {
+            Some(path) => Some((path.clone(), records_file(path)?)),
+            None => None,
+        };
+        Ok(Sources {
+            registry,
+            records,
+            store,
+        })
     }
-    common.registry.as_deref().map(registry_file).transpose()
+
+    /// The records for `packet`: the records file's (which must be about this packet),
+    /// else the store's for its `packet_id`, else none (`records.unavailable`).
+    fn records_for(&self, packet: &Packet) -> Result<Option<Records>, Fatal> {
+        if let Some((path, records)) = &self.records {
+            if let (Some(theirs), Some(ours)) = (records.packet_id.as_deref(), packet.packet_id())
+                && theirs != ours
+            {
+                return Err(Fatal(format!(
+                    "records {} are about packet `{theirs}`, not `{ours}`; give the records of this packet",
+                    path.display()
+                )));
+            }
+            return Ok(Some(records.clone()));
+        }
+        match (&self.store, packet.packet_id()) {
+            (Some(store), Some(id)) => store_cmds::records_of(store, id).map(Some),
+            _ => Ok(None),
+        }
+    }
+}
+
+/// Reads a records file; a problem in it is reported with its code, line and column
+/// (exit 2).
+fn records_file(path: &Path) -> Result<Records, Fatal> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| Fatal(format!("cannot read records {}: {e}", path.display())))?;
+    Records::from_yaml(&text).map_err(|err| {
+        Fatal(format!(
+            "records {} is invalid:\n{}:{}:{}: {}: {}",
+            path.display(),
+            path.display(),
+            err.line,
+            err.column,
+            err.code(),
+            err.message
+        ))
+    })
 }
 
 /// Reads a registry file; every problem in it is listed, one per line (exit 2).

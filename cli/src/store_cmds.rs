@@ -13,6 +13,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Subcommand};
 use gangway::audit::{self, Checkpoint, Origin, Record, Verification};
+use gangway::billing::Blocker;
 use gangway::store::{AuditFilter, Change, EntryRef, Flip, ImpactHit, PacketInfo};
 use gangway::{Date, Entry, Format, Kind, Limits, Registry, State, Store, StoreError};
 use jiff::Timestamp;
@@ -21,18 +22,19 @@ use serde_json::{Value as Json, json};
 
 use crate::{Fatal, PlainFormat, emit, parse_date, today};
 
-/// Where the store is, who is acting, and how to print.
+/// Where the store is, who is acting, and how to print (shared by every command family
+/// that uses the store: `registry`, `packet`, `audit`, `billing`, `review`, `evidence`).
 #[derive(Args, Debug)]
-pub struct StoreOpts {
+pub(crate) struct StoreOpts {
     /// The store file (`:memory:` for a throwaway store).
     #[arg(long, env = "GANGWAY_DB", default_value = "gangway.db", global = true)]
-    db: PathBuf,
+    pub(crate) db: PathBuf,
     /// Who makes the change, for the audit log (default: `$USER`, else `gangway`).
     #[arg(long, env = "GANGWAY_ACTOR", global = true)]
-    actor: Option<String>,
+    pub(crate) actor: Option<String>,
     /// Output format.
     #[arg(long, value_enum, default_value_t = PlainFormat::Text, global = true)]
-    format: PlainFormat,
+    pub(crate) format: PlainFormat,
 }
 
 /// `gangway registry …`.
@@ -197,6 +199,12 @@ enum PacketCommand {
         #[arg(long)]
         version: Option<u32>,
     },
+    /// Print a packet file's digest (SHA-256 of its canonical JSON), the value a review
+    /// sign-off names; no store needed.
+    Digest {
+        /// The packet file; `-` reads standard input (YAML).
+        file: PathBuf,
+    },
 }
 
 /// `gangway audit …`.
@@ -326,24 +334,38 @@ fn parse_until(s: &str) -> Result<Timestamp, String> {
 // ---- failures ----
 
 /// Why a command stopped.
-enum Stop {
+pub(crate) enum Stop {
     /// Could not run: exit 2.
     Fatal(String),
     /// The store refused the operation because of what it holds: exit 1.
-    Refused { code: &'static str, message: String },
+    Refused(Refusal),
 }
 
-/// Codes of errors that are refusals, not failures to run.
-const REFUSALS: &[&str] = &[
-    "registry.illegal_transition",
-    "registry.exists",
-    "registry.not_found",
-    "packet.not_found",
-    "audit.action_unregistered",
-];
+/// A refusal: its code and message, and for a refused transition every blocker.
+pub(crate) struct Refusal {
+    code: &'static str,
+    message: String,
+    transition: Option<Transition>,
+}
+
+/// A refused invoice or purchase-order transition.
+struct Transition {
+    state: &'static str,
+    operation: &'static str,
+    blockers: Vec<Blocker>,
+}
+
+/// A refusal with `code` that is not a refused transition.
+pub(crate) fn refused(code: &'static str, message: String) -> Stop {
+    Stop::Refused(Refusal {
+        code,
+        message,
+        transition: None,
+    })
+}
 
 /// The error's message without a leading `code: ` (some errors carry it already).
-fn message_of(code: &str, err: &impl std::fmt::Display) -> String {
+pub(crate) fn message_of(code: &str, err: &impl std::fmt::Display) -> String {
     let text = err.to_string();
     text.strip_prefix(&format!("{code}: "))
         .map(str::to_owned)
@@ -354,11 +376,31 @@ impl From<StoreError> for Stop {
     fn from(err: StoreError) -> Stop {
         let code = err.code();
         let message = message_of(code, &err);
-        if REFUSALS.contains(&code) {
-            Stop::Refused { code, message }
-        } else {
-            Stop::Fatal(format!("{code}: {message}"))
-        }
+        let transition = match &err {
+            // The store could not do its work at all, or an input file is invalid: exit 2.
+            StoreError::Sqlite(_)
+            | StoreError::Version { .. }
+            | StoreError::Invalid(_)
+            | StoreError::Registry(_)
+            | StoreError::Parse(_) => return Stop::Fatal(format!("{code}: {message}")),
+            StoreError::InvoiceTransition(t) => Some(Transition {
+                state: t.state.as_str(),
+                operation: t.operation.as_str(),
+                blockers: t.blockers.clone(),
+            }),
+            StoreError::PoTransition(t) => Some(Transition {
+                state: t.state.as_str(),
+                operation: t.operation.as_str(),
+                blockers: t.blockers.clone(),
+            }),
+            // Everything else is the store's answer about what it holds: exit 1.
+            _ => None,
+        };
+        Stop::Refused(Refusal {
+            code,
+            message,
+            transition,
+        })
     }
 }
 
@@ -368,24 +410,51 @@ impl From<Fatal> for Stop {
     }
 }
 
-type Res<T> = Result<T, Stop>;
-
-fn finish(result: Res<ExitCode>, format: PlainFormat) -> Result<ExitCode, Fatal> {
-    match result {
-        Ok(code) => Ok(code),
-        Err(Stop::Fatal(message)) => Err(Fatal(message)),
-        Err(Stop::Refused { code, message }) => {
-            match format {
-                PlainFormat::Json => {
-                    emit(&gangway::report::canonical_json(
-                        &json!({"error": {"code": code, "message": message}}),
-                    ))?;
-                }
-                PlainFormat::Text => eprintln!("gangway: error: {code}: {message}"),
-            }
-            Ok(ExitCode::from(1))
+impl From<Stop> for Fatal {
+    /// For commands that only read a store to do something else (`validate --db`): any
+    /// failure to read it means the command could not run.
+    fn from(stop: Stop) -> Fatal {
+        match stop {
+            Stop::Fatal(m) => Fatal(m),
+            Stop::Refused(r) => Fatal(format!("{}: {}", r.code, r.message)),
         }
     }
+}
+
+pub(crate) type Res<T> = Result<T, Stop>;
+
+/// Turns a command's result into its exit code: a refusal is printed (text: on standard
+/// error; JSON: `{"error": {code, message, …}}` on standard output) and exits 1.
+pub(crate) fn finish(result: Res<ExitCode>, format: PlainFormat) -> Result<ExitCode, Fatal> {
+    let refusal = match result {
+        Ok(code) => return Ok(code),
+        Err(Stop::Fatal(message)) => return Err(Fatal(message)),
+        Err(Stop::Refused(r)) => r,
+    };
+    match format {
+        PlainFormat::Json => {
+            let mut error = json!({"code": refusal.code, "message": refusal.message});
+            if let (Some(t), Json::Object(m)) = (&refusal.transition, &mut error) {
+                m.insert("state".to_owned(), json!(t.state));
+                m.insert("operation".to_owned(), json!(t.operation));
+                let blockers: Vec<Json> = t
+                    .blockers
+                    .iter()
+                    .map(|b| json!({"code": b.code(), "message": b.to_string()}))
+                    .collect();
+                m.insert("blockers".to_owned(), Json::Array(blockers));
+            }
+            emit(&gangway::report::canonical_json(&json!({ "error": error })))?;
+        }
+        PlainFormat::Text => {
+            let mut text = format!("gangway: error: {}: {}\n", refusal.code, refusal.message);
+            for b in refusal.transition.iter().flat_map(|t| &t.blockers) {
+                text.push_str(&format!("  - {}: {b}\n", b.code()));
+            }
+            eprint!("{text}");
+        }
+    }
+    Ok(ExitCode::from(1))
 }
 
 // ---- shared helpers ----
@@ -396,7 +465,7 @@ impl StoreOpts {
     }
 
     /// Opens the store; only `registry init` may create the file.
-    fn open(&self, create: bool) -> Res<Store> {
+    pub(crate) fn open(&self, create: bool) -> Res<Store> {
         if self.is_memory() {
             return Ok(Store::open_in_memory()?);
         }
@@ -410,7 +479,8 @@ impl StoreOpts {
         Ok(Store::open(&self.db)?)
     }
 
-    fn origin(&self) -> Origin {
+    /// Who acts (`--actor`, `GANGWAY_ACTOR`, `$USER`, else `gangway`), now.
+    pub(crate) fn origin(&self) -> Origin {
         let actor = self
             .actor
             .clone()
@@ -421,7 +491,7 @@ impl StoreOpts {
     }
 
     /// Prints `value` as canonical JSON, or `text` in text mode.
-    fn print(&self, value: &Json, text: impl FnOnce() -> String) -> Res<()> {
+    pub(crate) fn print(&self, value: &Json, text: impl FnOnce() -> String) -> Res<()> {
         let body = match self.format {
             PlainFormat::Json => gangway::report::canonical_json(value),
             PlainFormat::Text => text(),
@@ -430,18 +500,25 @@ impl StoreOpts {
     }
 }
 
-/// Opens an existing store file for `validate` and `progress` and reads its registry.
-pub fn registry_from_db(path: &Path) -> Result<Registry, Fatal> {
+/// Opens an existing store file for `validate` and `progress`.
+pub(crate) fn open_existing(path: &Path) -> Result<Store, Fatal> {
     let opts = StoreOpts {
         db: path.to_owned(),
         actor: None,
         format: PlainFormat::Text,
     };
-    let read = || -> Res<Registry> { Ok(opts.open(false)?.registry()?) };
-    read().map_err(|stop| match stop {
-        Stop::Fatal(m) => Fatal(m),
-        Stop::Refused { code, message } => Fatal(format!("{code}: {message}")),
-    })
+    Ok(opts.open(false)?)
+}
+
+/// The store's registry, for `validate` and `progress`.
+pub(crate) fn registry_of(store: &Store) -> Result<Registry, Fatal> {
+    store.registry().map_err(|e| Fatal::from(Stop::from(e)))
+}
+
+/// The sign-offs and evidence the store holds for `packet_id` (none when it holds none),
+/// for `validate` and `progress`.
+pub(crate) fn records_of(store: &Store, packet_id: &str) -> Result<gangway::Records, Fatal> {
+    store.records(packet_id).map_err(|e| Fatal::from(Stop::from(e)))
 }
 
 /// Opens an existing store file for `scan` and builds a guard snapshot from it.
@@ -452,10 +529,7 @@ pub fn snapshot_from_db(path: &Path) -> Result<gangway::guard::Snapshot, Fatal> 
         format: PlainFormat::Text,
     };
     let read = || -> Res<gangway::guard::Snapshot> { Ok(opts.open(false)?.snapshot()?) };
-    read().map_err(|stop| match stop {
-        Stop::Fatal(m) => Fatal(m),
-        Stop::Refused { code, message } => Fatal(format!("{code}: {message}")),
-    })
+    Ok(read()?)
 }
 
 fn read_text(path: &Path, what: &str) -> Res<String> {
@@ -537,8 +611,8 @@ fn ref_json(r: &EntryRef) -> Json {
     })
 }
 
-/// Lines of text in aligned columns.
-fn table(rows: &[Vec<String>]) -> String {
+/// Lines of text in aligned columns, each prefixed by `indent`.
+pub(crate) fn table(rows: &[Vec<String>], indent: &str) -> String {
     let mut widths: Vec<usize> = Vec::new();
     for row in rows {
         for (i, cell) in row.iter().enumerate() {
@@ -555,6 +629,7 @@ fn table(rows: &[Vec<String>]) -> String {
             .enumerate()
             .map(|(i, c)| format!("{c:<w$}", w = widths.get(i).copied().unwrap_or(0)))
             .collect();
+        out.push_str(indent);
         out.push_str(cells.join("  ").trim_end());
         out.push('\n');
     }
@@ -665,7 +740,7 @@ fn run_registry(opts: &StoreOpts, command: RegistryCommand) -> Res<ExitCode> {
                 if rows.is_empty() {
                     "no entries\n".to_owned()
                 } else {
-                    table(&rows)
+                    table(&rows, "")
                 }
             })?;
         }
@@ -899,20 +974,23 @@ fn info_json(info: &PacketInfo) -> Json {
     serde_json::to_value(info).unwrap_or(Json::Null)
 }
 
+/// The text of a packet file (`-`: standard input), within the default limits.
+fn read_packet_text(file: &Path) -> Res<String> {
+    let limits = Limits::default();
+    let read = if file.as_os_str() == "-" {
+        gangway::packet::read_source(std::io::stdin().lock(), &limits)
+    } else {
+        let f = std::fs::File::open(file).map_err(|e| Stop::Fatal(format!("cannot read {}: {e}", file.display())))?;
+        gangway::packet::read_source(f, &limits)
+    };
+    read.map_err(|e| Stop::Fatal(format!("cannot read {}: {e}", file.display())))?
+        .map_err(|e| Stop::Fatal(format!("{}: {}", file.display(), e)))
+}
+
 fn run_packet(opts: &StoreOpts, command: PacketCommand) -> Res<ExitCode> {
     match command {
         PacketCommand::Put { file } => {
-            let limits = Limits::default();
-            let read = if file.as_os_str() == "-" {
-                gangway::packet::read_source(std::io::stdin().lock(), &limits)
-            } else {
-                let f = std::fs::File::open(&file)
-                    .map_err(|e| Stop::Fatal(format!("cannot read {}: {e}", file.display())))?;
-                gangway::packet::read_source(f, &limits)
-            };
-            let text = read
-                .map_err(|e| Stop::Fatal(format!("cannot read {}: {e}", file.display())))?
-                .map_err(|e| Stop::Fatal(format!("{}: {}", file.display(), e)))?;
+            let text = read_packet_text(&file)?;
             let mut store = opts.open(false)?;
             let out = store.put_packet(&opts.origin(), &text, Format::from_path(&file))?;
             let mut value = info_json(&out.info);
@@ -953,7 +1031,16 @@ fn run_packet(opts: &StoreOpts, command: PacketCommand) -> Res<ExitCode> {
                         ]
                     })
                     .collect();
-                table(&rows)
+                table(&rows, "")
+            })?;
+        }
+        PacketCommand::Digest { file } => {
+            let text = read_packet_text(&file)?;
+            let packet = gangway::Packet::parse(&text, Format::from_path(&file), &Limits::default())
+                .map_err(|e| Stop::Fatal(format!("{}: {}", file.display(), e)))?;
+            let digest = packet.digest();
+            opts.print(&json!({"packet_id": packet.packet_id(), "digest": digest}), || {
+                format!("{digest}\n")
             })?;
         }
         PacketCommand::Show { id, version } => {
@@ -1087,7 +1174,7 @@ fn run_audit(opts: &StoreOpts, command: AuditCommand) -> Res<ExitCode> {
                         ]
                     })
                     .collect();
-                table(&rows)
+                table(&rows, "")
             })?;
             Ok(ExitCode::SUCCESS)
         }

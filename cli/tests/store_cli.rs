@@ -486,12 +486,17 @@ fn validate_reads_the_registry_from_the_store() {
     let d = Dir::seeded("validate");
     let packet = complete("packet.yaml").display().to_string();
     let reg = complete("registry.yaml").display().to_string();
+    // The store holds no sign-offs for the packet: the records come from the file
+    // (cli/tests/records_cli.rs covers records kept in the store).
+    let records = complete("records.yaml").display().to_string();
     let db = d.db();
     let from_file = d.run(&[
         "validate",
         &packet,
         "--registry",
         &reg,
+        "--records",
+        &records,
         "--as-of",
         "2026-11-22",
         "--format",
@@ -502,6 +507,8 @@ fn validate_reads_the_registry_from_the_store() {
         &packet,
         "--db",
         &db,
+        "--records",
+        &records,
         "--as-of",
         "2026-11-22",
         "--format",
@@ -514,6 +521,8 @@ fn validate_reads_the_registry_from_the_store() {
         &packet,
         "--db",
         &db,
+        "--records",
+        &records,
         "--as-of",
         "2026-11-22",
         "--format",
@@ -534,6 +543,8 @@ fn validate_reads_the_registry_from_the_store() {
         &packet,
         "--db",
         &db,
+        "--records",
+        &records,
         "--as-of",
         "2026-11-22",
         "--format",
@@ -755,7 +766,7 @@ fn full_flow_in_text() {
     let d = Dir::new("flow");
     let reg = complete("registry.yaml").display().to_string();
     let packet = complete("packet.yaml").display().to_string();
-    let steps: &[(&[&str], i32, &str)] = &[
+    let setup: &[(&[&str], i32, &str)] = &[
         (&["registry", "init"], 0, "is at schema version"),
         (&["registry", "import", &reg], 0, "added"),
         (
@@ -763,6 +774,41 @@ fn full_flow_in_text() {
             0,
             "stored token-factory-onboarding-v1 version 1",
         ),
+    ];
+    let run = |steps: &[(&[&str], i32, &str)]| {
+        for (args, code, needle) in steps {
+            let (got, out, err) = d.text(args);
+            assert_eq!(got, *code, "{args:?}: {out}{err}");
+            assert!(out.contains(needle), "{args:?}: `{needle}` not in\n{out}");
+        }
+    };
+    run(setup);
+    // Every role signs and every kind of evidence is recorded, so the packet passes
+    // and a change can flip it to failing.
+    let id = "token-factory-onboarding-v1";
+    for role in gangway::review::Role::ALL {
+        let (code, out, err) = d.text(&["review", "sign", id, "--role", role.as_str(), "--approve"]);
+        assert_eq!(code, 0, "{out}{err}");
+        assert!(out.contains("review approved"), "{out}");
+    }
+    for kind in gangway::evidence::EvidenceKind::ALL {
+        let url = format!("https://evidence.example.com/{kind}");
+        let (code, out, err) = d.text(&[
+            "evidence",
+            "add",
+            id,
+            "--kind",
+            kind.as_str(),
+            "--ref",
+            "UAT-1",
+            "--url",
+            &url,
+        ]);
+        assert_eq!(code, 0, "{out}{err}");
+    }
+    let steps: &[(&[&str], i32, &str)] = &[
+        (&["review", "status", id], 0, "7 of 7 roles approved"),
+        (&["evidence", "list", id], 0, "7 of 7 stage-5 kinds recorded"),
         (&["packet", "list"], 0, "token-factory-onboarding-v1"),
         (
             &["registry", "list", "--kind", "scope"],
@@ -813,9 +859,5 @@ fn full_flow_in_text() {
             "scope:token_factory:model:invoke",
         ),
     ];
-    for (args, code, needle) in steps {
-        let (got, out, err) = d.text(args);
-        assert_eq!(got, *code, "{args:?}: {out}{err}");
-        assert!(out.contains(needle), "{args:?}: `{needle}` not in\n{out}");
-    }
+    run(steps);
 }
