@@ -371,8 +371,13 @@ fn evidence_gaps(packet: &gangway::Packet) -> Vec<Tracked> {
         .collect()
 }
 
+/// Where the artifact is, for people: the URL and the digest's first digits.
 fn anchor_text(e: &EvidenceRecord) -> String {
-    [e.url.as_deref(), e.digest.as_deref()]
+    let digest = e.digest.as_deref().map(|d| match d.strip_prefix("sha256:") {
+        Some(hex) => format!("sha256:{}", short(hex)),
+        None => short(d),
+    });
+    [e.url.clone(), digest]
         .into_iter()
         .flatten()
         .collect::<Vec<_>>()
