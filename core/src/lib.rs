@@ -5,6 +5,7 @@
 pub mod audit;
 pub mod billing;
 pub mod bundle;
+pub mod checklist;
 pub mod decode;
 pub mod evidence;
 pub mod forecast;
