@@ -98,7 +98,7 @@ struct Common {
     db: Option<PathBuf>,
     /// Records file (YAML, top-level `records:`): the review sign-offs and stage-5
     /// evidence of the packet.
-    #[arg(long)]
+    #[arg(long, value_name = "FILE")]
     records: Option<PathBuf>,
     /// Evaluation date, YYYY-MM-DD (default: today).
     #[arg(long, value_parser = parse_date)]

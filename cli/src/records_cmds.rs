@@ -44,7 +44,8 @@ enum ReviewCommand {
     Sign {
         /// The stored packet's id.
         packet_id: String,
-        /// The role signed for.
+        /// The role signed for: product, architecture, backend, frontend, security,
+        /// operations or governance.
         #[arg(long, value_parser = parse_role)]
         role: Role,
         #[command(flatten)]
@@ -103,7 +104,8 @@ enum EvidenceCommand {
     Add {
         /// The stored packet's id.
         packet_id: String,
-        /// What it shows.
+        /// What it shows: launch, connect, decommission, billing_attribution,
+        /// audit_query, status_read_model or rollback_proof.
         #[arg(long, value_parser = parse_kind)]
         kind: EvidenceKind,
         /// Where it comes from (a run id, a ticket, a document anchor).
