@@ -116,6 +116,17 @@ pub enum AdoptionError {
     },
 }
 
+impl Serialize for AdoptionError {
+    /// `{"code": …, "message": …}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("AdoptionError", 2)?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
+}
+
 impl AdoptionError {
     /// The stable error code.
     pub fn code(&self) -> &'static str {
@@ -476,6 +487,11 @@ mod tests {
             ..t
         };
         assert_eq!(code(&[], &bad), Some("adoption.invalid_threshold"));
+        let err = evaluate_adoption(&[], &bad).unwrap_err();
+        assert_eq!(
+            serde_json::to_string(&err).unwrap(),
+            r#"{"code":"adoption.invalid_threshold","message":"threshold later_min_percent must be between 0 and 100"}"#
+        );
         let parsed: Thresholds = serde_json::from_value(json!({"week1_min_percent": 50})).unwrap();
         assert_eq!(parsed.later_min_percent, 85);
         assert!(serde_json::from_value::<Thresholds>(json!({"week_1": 50})).is_err());

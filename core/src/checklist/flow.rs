@@ -679,8 +679,8 @@ impl FlowRun {
             }
             return;
         };
-        let real = step.request.render(&self.scope, Mode::Send);
-        let shown = step.request.render(&self.scope, Mode::Record);
+        let real = step.request.render_in(&self.scope, Mode::Send);
+        let shown = step.request.render_in(&self.scope, Mode::Record);
         match (real, shown) {
             (Ok(request), Ok(redacted)) => {
                 let wait_ms = match &step.poll {

@@ -31,8 +31,8 @@ pub use flow::{
 };
 pub use placeholder::Secrets;
 pub use probe::{
-    Assertion, AssertionError, AssertionResult, Headers, Method, Op, Request, RequestTemplate, Response, Subject,
-    SubjectKind,
+    Assertion, AssertionError, AssertionResult, Headers, Method, Op, Rendered, Request, RequestTemplate, Response,
+    Subject, SubjectKind,
 };
 pub use run::{
     Blocker, Change, ChangeKind, Counts, CriterionVerdict, DecisionRecord, DecisionVerdict, Facts, GateFact,
@@ -78,6 +78,17 @@ fn missing_text(parameters: &[String], secrets: &[String]) -> String {
         parts.push(format!("secrets {}", secrets.join(", ")));
     }
     parts.join("; ")
+}
+
+impl serde::Serialize for ChecklistError {
+    /// `{"code": …, "message": …}`.
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        use serde::ser::SerializeStruct;
+        let mut st = s.serialize_struct("ChecklistError", 2)?;
+        st.serialize_field("code", self.code())?;
+        st.serialize_field("message", &self.to_string())?;
+        st.end()
+    }
 }
 
 impl ChecklistError {

@@ -23,8 +23,9 @@ pub const REDACTED: &str = "***";
 /// The prefix of a secret's placeholder name (`${secret.NAME}`).
 pub const SECRET_PREFIX: &str = "secret.";
 
-/// One piece of a text with placeholders.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// One piece of a text with placeholders (JSON: `{"text": "…"}` or `{"ref": "…"}`).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Piece {
     /// Literal text (with `$${` already unescaped to `${`).
     Text(String),
@@ -33,7 +34,7 @@ pub enum Piece {
 }
 
 /// A text whose placeholders are malformed.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize)]
 #[error("{message}")]
 pub struct PlaceholderError {
     /// For people.

@@ -15,7 +15,9 @@ use serde::ser::SerializeMap;
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use serde_json::Value;
 
-use super::placeholder::{Mode, Scope};
+use std::collections::BTreeMap;
+
+use super::placeholder::{Mode, Scope, Secrets};
 
 /// An HTTP method.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
@@ -187,7 +189,48 @@ impl RequestTemplate {
         out
     }
 
-    pub(crate) fn render(&self, scope: &Scope, mode: Mode) -> Result<Request, String> {
+    /// Renders the request twice: with real values, to send, and redacted (every
+    /// secret as `***`), to print or store. Captures are not known here: use a
+    /// [`crate::checklist::FlowRun`] for flow steps.
+    ///
+    /// # Errors
+    ///
+    /// `checklist.input_missing` naming every parameter and secret used but not given.
+    pub fn render(
+        &self,
+        params: &BTreeMap<String, String>,
+        secrets: &Secrets,
+    ) -> Result<Rendered, crate::checklist::ChecklistError> {
+        let mut parameters = Vec::new();
+        let mut missing_secrets = Vec::new();
+        for name in self.refs() {
+            match name.strip_prefix(super::placeholder::SECRET_PREFIX) {
+                Some(secret) if secrets.get(secret).is_none() => missing_secrets.push(secret.to_owned()),
+                Some(_) => {}
+                None if !params.contains_key(&name) => parameters.push(name),
+                None => {}
+            }
+        }
+        if !parameters.is_empty() || !missing_secrets.is_empty() {
+            parameters.sort();
+            missing_secrets.sort();
+            return Err(crate::checklist::ChecklistError::InputMissing {
+                parameters,
+                secrets: missing_secrets,
+            });
+        }
+        let scope = Scope::new(params, secrets);
+        let unbound = |name: String| crate::checklist::ChecklistError::InputMissing {
+            parameters: vec![name],
+            secrets: Vec::new(),
+        };
+        Ok(Rendered {
+            send: self.render_in(&scope, Mode::Send).map_err(unbound)?,
+            record: self.render_in(&scope, Mode::Record).map_err(unbound)?,
+        })
+    }
+
+    pub(crate) fn render_in(&self, scope: &Scope, mode: Mode) -> Result<Request, String> {
         let mut headers = Headers::new();
         for (name, value) in self.headers.iter() {
             headers.push(name, scope.render_str(value, mode, false)?);
@@ -198,6 +241,23 @@ impl RequestTemplate {
             headers,
             json: self.json.as_ref().map(|j| scope.render_json(j, mode)).transpose()?,
         })
+    }
+}
+
+/// A request rendered for sending and for recording.
+#[derive(Clone, PartialEq)]
+pub struct Rendered {
+    /// Real values, to send. Never print or store it.
+    pub send: Request,
+    /// Every secret as `***`, to print or store.
+    pub record: Request,
+}
+
+impl fmt::Debug for Rendered {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Rendered")
+            .field("record", &serde_json::to_string(&self.record).unwrap_or_default())
+            .finish_non_exhaustive()
     }
 }
 
@@ -278,8 +338,9 @@ impl Response {
     }
 }
 
-/// What an assertion looks at.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// What an assertion looks at (JSON: `"status"`, `{"header": "…"}`, `{"pointer": "…"}`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Subject {
     /// The HTTP status.
     Status,
@@ -632,7 +693,7 @@ impl Serialize for Assertion {
 }
 
 /// An assertion that cannot be built.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{message}")]
 pub struct AssertionError {
     /// `checklist.invalid_pointer`, `checklist.invalid_regex` or `checklist.template_invalid`.
@@ -876,6 +937,34 @@ mod tests {
         assert_eq!(res.expected, json!("acme-***"));
         let res = c.check_in(&r, &Scope::default());
         assert_eq!(res.reason.as_deref(), Some("placeholder `${tenant}` has no value"));
+    }
+
+    #[test]
+    fn renders_for_sending_and_for_recording() {
+        let template = RequestTemplate {
+            method: Method::Post,
+            path: "/t/${tenant}".into(),
+            headers: [("x-api-key", "${secret.K}")].into_iter().collect(),
+            json: Some(json!({"k": "${secret.K}", "t": "${tenant}"})),
+        };
+        assert_eq!(template.refs(), ["tenant", "secret.K"]);
+        let params = BTreeMap::from([("tenant".to_owned(), "a b".to_owned())]);
+        let secrets: Secrets = [("K", "key-123")].into_iter().collect();
+        let r = template.render(&params, &secrets).unwrap();
+        assert_eq!(r.send.path, "/t/a%20b");
+        assert_eq!(r.send.headers.get("X-API-KEY"), Some("key-123"));
+        assert_eq!(
+            serde_json::to_string(&r.record).unwrap(),
+            r#"{"method":"POST","path":"/t/a%20b","headers":{"x-api-key":"***"},"json":{"k":"***","t":"a b"}}"#
+        );
+        assert!(!format!("{r:?}").contains("key-123"));
+        let err = template.render(&BTreeMap::new(), &Secrets::new()).unwrap_err();
+        assert_eq!(err.to_string(), "missing inputs: parameters tenant; secrets K");
+        assert_eq!(
+            serde_json::to_string(&Subject::Header("a".into())).unwrap(),
+            r#"{"header":"a"}"#
+        );
+        assert_eq!(serde_json::to_string(&Subject::Status).unwrap(), r#""status""#);
     }
 
     #[test]

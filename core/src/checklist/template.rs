@@ -216,7 +216,7 @@ pub struct Problem {
 }
 
 /// A template that could not be read; lists every problem found, by position.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
 #[error("{}", summary(.problems))]
 pub struct TemplateError {
     /// Every problem, ordered by line and column.
@@ -1801,6 +1801,24 @@ exit_criteria:
             ],
             "{p:#?}"
         );
+    }
+
+    #[test]
+    fn the_documented_example_reads() {
+        let doc = include_str!("../../../docs/checklists.md");
+        let example = doc
+            .split("## A complete example")
+            .nth(1)
+            .and_then(|rest| rest.split("```yaml\n").nth(1))
+            .and_then(|block| block.split("```").next())
+            .unwrap();
+        let t = Template::from_yaml(example).unwrap();
+        assert_eq!(t.id, "mini-launch");
+        assert_eq!(t.secret_names(), ["INTEGRATION_KEY", "REVOKED_KEY"]);
+        assert_eq!(t.parameter_names().collect::<Vec<_>>(), ["tenant", "packet_id"]);
+        let kinds: Vec<ItemKind> = t.items().map(|(_, i)| i.kind()).collect();
+        use ItemKind::{Flow, Gate, Manual, Probe};
+        assert_eq!(kinds, [Probe, Manual, Probe, Flow, Gate, Gate, Manual]);
     }
 
     #[test]
