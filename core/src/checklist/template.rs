@@ -787,7 +787,8 @@ impl Reader {
             Some(ItemKind::Probe) => (&["request", "expect"], &["request", "expect"]),
             Some(ItemKind::Flow) => (&["steps"], &["steps"]),
             Some(ItemKind::Gate) => (&["gate"], &["gate"]),
-            None => (&[], &[]),
+            // Without a kind, every kind's keys are known: only `kind` is reported.
+            None => (&["evidence", "request", "expect", "steps", "gate"], &[]),
         };
         let known: Vec<&str> = ITEM_COMMON.iter().chain(extra).copied().collect();
         let mut needed: Vec<&str> = ITEM_COMMON.to_vec();
@@ -1225,7 +1226,8 @@ impl Reader {
         let kind = match node.get("kind") {
             Some(n) => self.text(n, &kp),
             None => {
-                self.map(node, path, "a gate", &["kind"], &["kind"]);
+                let every = ["kind", "tenant", "packet", "stage", "min_weeks"];
+                self.map(node, path, "a gate", &every, &["kind"]);
                 return None;
             }
         }?;
@@ -1819,6 +1821,51 @@ exit_criteria:
         let kinds: Vec<ItemKind> = t.items().map(|(_, i)| i.kind()).collect();
         use ItemKind::{Flow, Gate, Manual, Probe};
         assert_eq!(kinds, [Probe, Manual, Probe, Flow, Gate, Gate, Manual]);
+    }
+
+    #[test]
+    fn a_missing_kind_is_one_problem() {
+        let text = SMALL.replace("        kind: probe\n", "").replace(
+            "gate: {kind: billing, tenant: \"${tenant}\"}",
+            "gate: {tenant: \"${tenant}\"}",
+        );
+        let p = problems(&text);
+        let codes: Vec<(&str, &str)> = p.iter().map(|(c, path, _, _)| (c.as_str(), path.as_str())).collect();
+        assert_eq!(
+            codes,
+            [
+                ("checklist.template_invalid", "/sections/0/items/0/kind"),
+                ("checklist.template_invalid", "/sections/1/items/0/gate/kind"),
+            ]
+        );
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn reading_never_panics_and_always_locates(
+            cut in 0usize..2000,
+            len in 0usize..40,
+            junk in "[a-z:{}\\[\\], $\\n-]{0,12}",
+        ) {
+            let mut text = SMALL.to_owned();
+            let start = cut.min(text.len());
+            let end = (start + len).min(text.len());
+            if text.is_char_boundary(start) && text.is_char_boundary(end) {
+                text.replace_range(start..end, &junk);
+            }
+            if let Err(e) = Template::from_yaml(&text) {
+                proptest::prop_assert!(!e.problems.is_empty());
+                for p in &e.problems {
+                    proptest::prop_assert!(p.line >= 1 && p.column >= 1);
+                    proptest::prop_assert!(p.code.starts_with("checklist."));
+                }
+            }
+        }
+
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC{0,200}") {
+            let _ = Template::from_yaml(&text);
+        }
     }
 
     #[test]
