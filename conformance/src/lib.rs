@@ -46,6 +46,9 @@ pub struct CaseSpec {
     /// packet's digest and every stage-5 evidence kind recorded (runners just read it).
     #[serde(default)]
     pub signed_records: bool,
+    /// Generated data: evidence kinds `regen` leaves out of the signed records.
+    #[serde(default)]
+    pub signed_records_omit: Vec<String>,
     /// `store_ops`: packet files stored before the steps run; `guard`, `scan`: the
     /// packets the snapshot is built from (later files win for the same product).
     #[serde(default)]

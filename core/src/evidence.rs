@@ -32,13 +32,13 @@ impl EvidenceKind {
     /// For people.
     pub fn describe(self) -> &'static str {
         match self {
-            EvidenceKind::Launch => "launch drill",
-            EvidenceKind::Connect => "connect (a tenant connects and uses the product)",
-            EvidenceKind::Decommission => "decommission drill",
-            EvidenceKind::BillingAttribution => "billing attribution (usage reaches the ledger under the right tenant)",
-            EvidenceKind::AuditQuery => "audit query (privileged actions are found in the audit log)",
-            EvidenceKind::StatusReadModel => "status read model (components report through the status service)",
-            EvidenceKind::RollbackProof => "rollback proof",
+            EvidenceKind::Launch => "a launch drill",
+            EvidenceKind::Connect => "a tenant connecting and using the product",
+            EvidenceKind::Decommission => "a decommission drill",
+            EvidenceKind::BillingAttribution => "usage reaching the ledger under the right tenant",
+            EvidenceKind::AuditQuery => "privileged actions found in the audit log",
+            EvidenceKind::StatusReadModel => "components reporting through the status service",
+            EvidenceKind::RollbackProof => "a rollback shown to work",
         }
     }
 }

@@ -93,6 +93,11 @@ fn findings_at(
     let Some(body) = packet.body() else {
         return findings;
     };
+    // Records of another packet are not this packet's records.
+    let foreign = records
+        .and_then(|r| r.packet_id.as_deref())
+        .filter(|id| packet.packet_id().is_some_and(|own| own != *id));
+    let records = if foreign.is_some() { None } else { records };
     let ctx = Ctx::new(packet, body, registry, as_of, target);
     for rule in RULES.iter().copied().filter(|r| r.stage <= target) {
         let mut out = Out::new(rule, &mut findings);
@@ -114,7 +119,10 @@ fn findings_at(
             Stage::UatEvidence,
             ROOT_PTR,
             body.pos,
-            format!("stage {target} needs the review sign-offs and stage-5 evidence recorded for this packet, but none were given; pass them (--records FILE or --db STORE)"),
+            match foreign {
+                Some(other) => format!("stage {target} needs the review sign-offs and stage-5 evidence recorded for this packet, but the records given are for `{other}`; pass this packet's records"),
+                None => format!("stage {target} needs the review sign-offs and stage-5 evidence recorded for this packet, but none were given; pass them (--records FILE or --db STORE)"),
+            },
         ));
     }
     if registry.is_none() && target >= Stage::Registry {

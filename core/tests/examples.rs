@@ -155,6 +155,22 @@ fn stage_five_needs_the_records_and_an_edit_voids_the_signoffs() {
     let report = gangway::validate(&packet, Some(&registry), Some(Stage::UatEvidence), as_of());
     let codes: Vec<&str> = report.findings.iter().map(|f| f.code).collect();
     assert_eq!(codes, ["records.unavailable"], "{}", describe(&report));
+    // Records of another packet count as not given.
+    let mut other = gangway::Records::from_yaml(COMPLETE_RECORDS).unwrap();
+    other.packet_id = Some("another-packet".into());
+    let report = gangway::validate_with(
+        &packet,
+        Some(&registry),
+        Some(&other),
+        Some(Stage::UatEvidence),
+        as_of(),
+    );
+    assert_eq!(report.findings.len(), 1, "{}", describe(&report));
+    assert!(
+        report.findings[0]
+            .message
+            .contains("records given are for `another-packet`")
+    );
     // Stages before 5 do not need them.
     assert!(gangway::validate(&packet, Some(&registry), Some(Stage::PlatformServices), as_of()).ok);
 

@@ -18,6 +18,9 @@ pub enum GateStandard {
 }
 
 impl GateStandard {
+    /// Every standard a deployment can choose.
+    pub const ALL: [GateStandard; 2] = [GateStandard::Paid, GateStandard::PoApproved];
+
     /// The configuration name (`paid`, `po_approved`).
     pub fn as_str(self) -> &'static str {
         match self {

@@ -64,6 +64,11 @@ impl Store {
     /// Records a sign-off by `origin.actor` at `origin.at` on a stored version of
     /// the packet (the latest unless `digest` names another stored version).
     pub fn sign_off(&mut self, origin: &Origin, request: &SignOffRequest<'_>) -> Result<SignOff> {
+        if let Some(d) = request.digest
+            && (d.len() != 64 || !d.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)))
+        {
+            return Err(SignOffError::Digest(d.to_owned()).into());
+        }
         self.write(|tx| {
             let versions = stored_digests(tx, request.packet_id)?;
             let digest = match request.digest {
