@@ -501,6 +501,9 @@ impl Assertion {
                 if !expected.is_number() {
                     return Err(format!("`{}` expects a number", op.as_str()));
                 }
+                if subject == Subject::Status && !each_ok(&expected) {
+                    return Err(format!("`{}` on `status` expects {kind}", op.as_str()));
+                }
             }
             Op::Exists => {
                 if subject == Subject::Status {
@@ -898,6 +901,10 @@ mod tests {
         );
         assert_eq!(err(ptr("/a"), Op::In, json!([])), "`in` expects a non-empty list");
         assert_eq!(err(ptr("/a"), Op::Gt, json!("1")), "`gt` expects a number");
+        assert_eq!(
+            err(Subject::Status, Op::Lt, json!(499.5)),
+            "`lt` on `status` expects an HTTP status (100 to 999)"
+        );
         assert_eq!(
             err(ptr("/a"), Op::Exists, json!("yes")),
             "`exists` expects true or false"
