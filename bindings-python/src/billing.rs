@@ -14,9 +14,9 @@ use gangway::billing::usage::{self, IngestSummary as CoreSummary};
 use gangway::billing::{self as core, Currency, GateStandard};
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
-use pyo3::types::{PyDateTime, PyDelta, PyDict, PyInt, PyMapping, PyString, PyTuple, PyTzInfo};
+use pyo3::types::{PyDateTime, PyDict, PyInt, PyMapping, PyString, PyTuple};
 
-use crate::convert::{self, repr_opt, repr_str};
+use crate::convert::{self, repr_opt, repr_str, required_date as date, timestamp_to_py};
 use crate::errors;
 use crate::guard::Snapshot;
 use crate::registry;
@@ -32,29 +32,6 @@ fn display<'py>(py: Python<'py>, name: &str, obj: Bound<'py, PyAny>) -> PyResult
 
 fn currency(py: Python<'_>, code: &str) -> PyResult<Currency> {
     Currency::new(code).map_err(|e| errors::money_error(py, &e, Some("currency")))
-}
-
-fn date(py: Python<'_>, value: &Bound<'_, PyAny>, field: &str) -> PyResult<gangway::Date> {
-    convert::optional_date(py, Some(value), field)?.ok_or_else(|| {
-        errors::invalid_input(
-            py,
-            "invalid_date",
-            field,
-            format!("{field} must be a datetime.date or a YYYY-MM-DD string, not None"),
-        )
-    })
-}
-
-/// A core timestamp as an aware `datetime.datetime` in UTC.
-fn timestamp_to_py(py: Python<'_>, ts: gangway::Timestamp) -> PyResult<Bound<'_, PyAny>> {
-    let utc = PyTzInfo::utc(py)?.to_owned();
-    let epoch = PyDateTime::new(py, 1970, 1, 1, 0, 0, 0, 0, Some(&utc))?;
-    let seconds = ts.as_second();
-    let out_of_range = |_| pyo3::exceptions::PyOverflowError::new_err(format!("timestamp {ts} is out of range"));
-    let days = i32::try_from(seconds.div_euclid(86_400)).map_err(out_of_range)?;
-    let rest = i32::try_from(seconds.rem_euclid(86_400)).map_err(out_of_range)?;
-    let delta = PyDelta::new(py, days, rest, ts.subsec_microsecond(), true)?;
-    epoch.call_method1("__add__", (delta,))
 }
 
 fn pairs<A: AsRef<str>, B: AsRef<str>>(items: impl IntoIterator<Item = (A, B)>) -> Vec<(String, String)> {

@@ -2,7 +2,7 @@
 
 use gangway::{Date, Format, Stage};
 use pyo3::prelude::*;
-use pyo3::types::{PyDate, PyDict, PyList, PyString};
+use pyo3::types::{PyDate, PyDateTime, PyDelta, PyDict, PyList, PyString, PyTzInfo};
 
 use crate::errors;
 
@@ -59,6 +59,30 @@ pub fn optional_date(py: Python<'_>, value: Option<&Bound<'_, PyAny>>, field: &s
             )),
         },
     }
+}
+
+/// A required date argument (`datetime.date` or `YYYY-MM-DD`); `field` names it in errors.
+pub fn required_date(py: Python<'_>, value: &Bound<'_, PyAny>, field: &str) -> PyResult<Date> {
+    optional_date(py, Some(value), field)?.ok_or_else(|| {
+        errors::invalid_input(
+            py,
+            "invalid_date",
+            field,
+            format!("{field} must be a datetime.date or a YYYY-MM-DD string, not None"),
+        )
+    })
+}
+
+/// A core timestamp as an aware `datetime.datetime` in UTC.
+pub fn timestamp_to_py(py: Python<'_>, ts: gangway::Timestamp) -> PyResult<Bound<'_, PyAny>> {
+    let utc = PyTzInfo::utc(py)?.to_owned();
+    let epoch = PyDateTime::new(py, 1970, 1, 1, 0, 0, 0, 0, Some(&utc))?;
+    let seconds = ts.as_second();
+    let out_of_range = |_| pyo3::exceptions::PyOverflowError::new_err(format!("timestamp {ts} is out of range"));
+    let days = i32::try_from(seconds.div_euclid(86_400)).map_err(out_of_range)?;
+    let rest = i32::try_from(seconds.rem_euclid(86_400)).map_err(out_of_range)?;
+    let delta = PyDelta::new(py, days, rest, ts.subsec_microsecond(), true)?;
+    epoch.call_method1("__add__", (delta,))
 }
 
 fn date_from_py(v: &Bound<'_, PyAny>) -> PyResult<Date> {

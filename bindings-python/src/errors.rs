@@ -164,6 +164,56 @@ fn transition_error(
     build().unwrap_or_else(|e| e)
 }
 
+/// `RecordsError` (an `InvalidInputError`): a records file that does not load, with
+/// the core's code (`records.parse`, `review.invalid`, `evidence.invalid`), message,
+/// line and column (`None` where the core has 0: unknown).
+pub fn records_error(py: Python<'_>, err: &gangway::records::RecordsError, source_name: Option<&str>) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let kw = kwargs(
+            py,
+            err.code(),
+            None,
+            u32::try_from(err.line).ok().filter(|l| *l > 0),
+            u32::try_from(err.column).ok().filter(|c| *c > 0),
+        )?;
+        kw.set_item("source_name", source_name)?;
+        Ok(raise(py, "RecordsError", err.message.clone(), &kw))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// `RecordsError` for a sign-off or evidence record built from Python whose fields
+/// the core refuses (`review.invalid`, `evidence.invalid`); `field` names the field.
+pub fn record_invalid(py: Python<'_>, code: &str, field: Option<&str>, message: String) -> PyErr {
+    match kwargs(py, code, field, None, None) {
+        Ok(kw) => raise(py, "RecordsError", message, &kw),
+        Err(e) => e,
+    }
+}
+
+/// `FileError` (also an `OSError`) for a bundle that could not be written: code
+/// `bundle.not_empty` when the directory exists and holds files (a bundle is never
+/// merged into other files), else `file.unwritable`.
+pub fn bundle_write_error(py: Python<'_>, dir: &std::path::Path, err: &std::io::Error) -> PyErr {
+    let code = if err.kind() == std::io::ErrorKind::AlreadyExists {
+        "bundle.not_empty"
+    } else {
+        "file.unwritable"
+    };
+    let build = || -> PyResult<PyErr> {
+        let kw = kwargs(py, code, None, None, None)?;
+        kw.set_item("filename", dir.display().to_string())?;
+        kw.set_item("errno", err.raw_os_error())?;
+        let message = if code == "bundle.not_empty" {
+            err.to_string()
+        } else {
+            format!("cannot write the bundle to {}: {err}", dir.display())
+        };
+        Ok(raise(py, "FileError", message, &kw))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
 /// `FileError` (also an `OSError`): a file that could not be read.
 pub fn file_error(py: Python<'_>, path: &std::path::Path, err: &std::io::Error) -> PyErr {
     let build = || -> PyResult<PyErr> {

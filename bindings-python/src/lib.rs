@@ -10,6 +10,7 @@ mod convert;
 mod errors;
 mod guard;
 mod packet;
+mod records;
 mod registry;
 mod report;
 mod store;
@@ -20,6 +21,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList, PyTuple};
 
 use crate::packet::{Limits, Packet, limits_or_default};
+use crate::records::{Records, records_ref};
 use crate::registry::{Entry, Registry};
 use crate::report::{Finding, Progress, Report, Source, StageStatus, Suggestion};
 
@@ -29,13 +31,15 @@ fn registry_ref<'a>(registry: Option<&'a Bound<'_, Registry>>) -> Option<&'a gan
 
 /// Validates `packet` at `stage` (default: the stage its `lifecycle_state` selects) as
 /// of `as_of` (a `datetime.date` or `YYYY-MM-DD`; default today), reporting every
-/// requirement of the stages up to it.
+/// requirement of the stages up to it. `records` (sign-offs and evidence) are judged
+/// from `uat_evidence` on; without them those stages report `records.unavailable`.
 #[pyfunction]
-#[pyo3(signature = (packet, registry = None, *, stage = None, as_of = None))]
+#[pyo3(signature = (packet, registry = None, *, records = None, stage = None, as_of = None))]
 fn validate_packet(
     py: Python<'_>,
     packet: &Bound<'_, Packet>,
     registry: Option<&Bound<'_, Registry>>,
+    records: Option<&Bound<'_, Records>>,
     stage: Option<&Bound<'_, PyAny>>,
     as_of: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Report> {
@@ -43,7 +47,8 @@ fn validate_packet(
     let as_of = convert::as_of(py, as_of)?;
     let p = packet.get();
     let reg = registry_ref(registry);
-    let inner = py.detach(|| gangway::validate(&p.inner, reg, stage, as_of));
+    let rec = records_ref(records);
+    let inner = py.detach(|| gangway::validate_with(&p.inner, reg, rec, stage, as_of));
     Ok(Report {
         inner,
         source: p.source.clone(),
@@ -54,12 +59,13 @@ fn validate_packet(
 /// document that cannot be read at all gives the report with its `packet.parse`
 /// finding instead of raising.
 #[pyfunction]
-#[pyo3(signature = (text, registry = None, *, format = "yaml", stage = None, as_of = None, source_name = None, limits = None))]
+#[pyo3(signature = (text, registry = None, *, records = None, format = "yaml", stage = None, as_of = None, source_name = None, limits = None))]
 #[allow(clippy::too_many_arguments)]
 fn validate_source(
     py: Python<'_>,
     text: String,
     registry: Option<&Bound<'_, Registry>>,
+    records: Option<&Bound<'_, Records>>,
     format: &str,
     stage: Option<&Bound<'_, PyAny>>,
     as_of: Option<&Bound<'_, PyAny>>,
@@ -71,9 +77,10 @@ fn validate_source(
     let as_of = convert::as_of(py, as_of)?;
     let limits = limits_or_default(limits);
     let reg = registry_ref(registry);
+    let rec = records_ref(records);
     let text: Arc<str> = Arc::from(text);
     let inner = py.detach(|| match gangway::Packet::parse(&text, format, &limits) {
-        Ok(p) => gangway::validate(&p, reg, stage, as_of),
+        Ok(p) => gangway::validate_with(&p, reg, rec, stage, as_of),
         Err(e) => gangway::validate::unreadable(&e, stage, as_of),
     });
     Ok(Report {
@@ -143,19 +150,22 @@ fn parse_failure<'py>(py: Python<'py>, error: &Bound<'py, PyAny>) -> PyResult<Bo
         })
 }
 
-/// Evaluates all eight stages as of `as_of` and names the first blocked one.
+/// Evaluates all eight stages as of `as_of` and names the first blocked one; `records`
+/// as for `validate_packet`.
 #[pyfunction]
-#[pyo3(signature = (packet, registry = None, *, as_of = None))]
+#[pyo3(signature = (packet, registry = None, *, records = None, as_of = None))]
 fn progress(
     py: Python<'_>,
     packet: &Bound<'_, Packet>,
     registry: Option<&Bound<'_, Registry>>,
+    records: Option<&Bound<'_, Records>>,
     as_of: Option<&Bound<'_, PyAny>>,
 ) -> PyResult<Progress> {
     let as_of = convert::as_of(py, as_of)?;
     let p = packet.get();
     let reg = registry_ref(registry);
-    let inner = py.detach(|| gangway::progress(&p.inner, reg, as_of));
+    let rec = records_ref(records);
+    let inner = py.detach(|| gangway::progress_with(&p.inner, reg, rec, as_of));
     Ok(Progress { inner })
 }
 
@@ -304,5 +314,6 @@ fn _gangway(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(store::verify_audit_export, m)?)?;
     m.add_function(wrap_pyfunction!(store::generate_audit_key, m)?)?;
     billing::register(m)?;
+    records::register(m)?;
     Ok(())
 }

@@ -249,6 +249,13 @@ impl Packet {
         self.inner.canonical_json()
     }
 
+    /// SHA-256 (hex) of the canonical JSON: the digest a review signs off (the
+    /// `digest` of a `SignOff`); any edit to the packet changes it.
+    fn digest(&self, py: Python<'_>) -> String {
+        let p = &self.inner;
+        py.detach(|| p.digest())
+    }
+
     /// The stage and requiredness of the schema field at a JSON Pointer
     /// (`{"stage": ..., "required": ...}`), or `None` when the schema has no such field.
     #[staticmethod]

@@ -396,6 +396,12 @@ impl Progress {
         gangway::render::progress_text(&self.inner, color)
     }
 
+    /// Markdown for a portal page: a table of the eight stages, then each stage's
+    /// findings (`progress.md` in the release bundle).
+    fn to_markdown(&self) -> String {
+        gangway::render::progress_markdown(&self.inner)
+    }
+
     /// One row per stage as a `pandas.DataFrame` (needs pandas).
     fn to_pandas<'py>(slf: Bound<'py, Self>) -> PyResult<Bound<'py, PyAny>> {
         display(slf.py(), "progress_to_pandas", slf.into_any())

@@ -493,6 +493,100 @@ impl Store {
         convert::to_py(py, &cp)
     }
 
+    /// Records a sign-off by `actor` for `role` (one of `gangway.REVIEW_ROLES`) on a
+    /// stored version of the packet: the latest, unless `digest` names another.
+    /// `decision` is `"approve"` or `"reject"` (with at least one reason). Refusals
+    /// raise `StoreError` (`packet.not_found`, `review.invalid`). Audited
+    /// (`review.sign`).
+    #[pyo3(signature = (packet_id, role, decision, *, reasons = Vec::new(), digest = None, actor, at = None, request_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn sign_off(
+        &self,
+        py: Python<'_>,
+        packet_id: String,
+        role: &str,
+        decision: &str,
+        reasons: Vec<String>,
+        digest: Option<String>,
+        actor: String,
+        at: Option<&Bound<'_, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<crate::records::SignOff> {
+        crate::records::sign_off(
+            self, py, packet_id, role, decision, reasons, digest, actor, at, request_id,
+        )
+    }
+
+    /// Records stage-5 evidence of `kind` (one of `gangway.EVIDENCE_KINDS`) for a
+    /// stored packet, by `actor`; it needs a `digest` or a `url`. Refusals raise
+    /// `StoreError` (`packet.not_found`, `evidence.invalid`). Audited (`evidence.add`).
+    #[pyo3(signature = (packet_id, kind, r#ref, *, digest = None, url = None, actor, at = None, request_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_evidence(
+        &self,
+        py: Python<'_>,
+        packet_id: String,
+        kind: &str,
+        r#ref: String,
+        digest: Option<String>,
+        url: Option<String>,
+        actor: String,
+        at: Option<&Bound<'_, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<crate::records::EvidenceRecord> {
+        crate::records::add_evidence(self, py, packet_id, kind, r#ref, digest, url, actor, at, request_id)
+    }
+
+    /// The sign-offs and evidence recorded for a packet (empty when none), for
+    /// `validate_packet(..., records=...)`.
+    fn records(&self, py: Python<'_>, packet_id: String) -> PyResult<crate::records::Records> {
+        crate::records::records(self, py, packet_id)
+    }
+
+    /// Where every role of the review matrix stands on the packet's latest stored
+    /// version (`packet.not_found` when it is not stored).
+    fn review_status(&self, py: Python<'_>, packet_id: String) -> PyResult<crate::records::ReviewStatus> {
+        crate::records::review_status(self, py, packet_id)
+    }
+
+    /// Every stored packet (current version, with the store's registry and its
+    /// records) whose errors change between `from_date` and `to_date`, as
+    /// `{packet_id, stage, ok_on_from, ok_on_to, appear, clear, lapses}`.
+    fn forecast<'py>(
+        &self,
+        py: Python<'py>,
+        from_date: &Bound<'py, PyAny>,
+        to_date: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::records::forecast(self, py, from_date, to_date)
+    }
+
+    /// The release evidence bundle of the packet's latest stored version, evaluated
+    /// on `as_of` (default today): relative path → bytes, `manifest.json` listing
+    /// every other file with its size and SHA-256.
+    #[pyo3(signature = (packet_id, as_of = None))]
+    fn bundle<'py>(
+        &self,
+        py: Python<'py>,
+        packet_id: String,
+        as_of: Option<&Bound<'py, PyAny>>,
+    ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
+        crate::records::bundle(self, py, packet_id, as_of)
+    }
+
+    /// Writes the bundle into `directory`, which must not exist or be empty
+    /// (`FileError`, `bundle.not_empty`, otherwise). Returns the number of files.
+    #[pyo3(signature = (packet_id, directory, as_of = None))]
+    fn write_bundle(
+        &self,
+        py: Python<'_>,
+        packet_id: String,
+        directory: PathBuf,
+        as_of: Option<&Bound<'_, PyAny>>,
+    ) -> PyResult<usize> {
+        crate::records::write_bundle(self, py, packet_id, directory, as_of)
+    }
+
     /// Billing on this store: rate cards, the usage ledger, invoices, purchase
     /// orders and the provisioning gate (the same as `gangway.Billing(store)`).
     fn billing(slf: Bound<'_, Self>) -> crate::billing::Billing {

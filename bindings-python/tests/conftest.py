@@ -31,3 +31,8 @@ def complete_packet_path() -> Path:
 @pytest.fixture
 def complete_registry_path() -> Path:
     return EXAMPLES / "token-factory-complete" / "registry.yaml"
+
+
+@pytest.fixture
+def complete_records_path() -> Path:
+    return EXAMPLES / "token-factory-complete" / "records.yaml"

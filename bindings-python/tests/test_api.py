@@ -221,12 +221,36 @@ def test_progress(seed: gangway.Packet, registry: gangway.Registry) -> None:
     assert p == gangway.progress(seed, registry, as_of=AS_OF)
 
 
-def test_complete_example_passes(complete_packet_path: Path, complete_registry_path: Path) -> None:
+def test_complete_example_passes(
+    complete_packet_path: Path, complete_registry_path: Path, complete_records_path: Path
+) -> None:
+    packet = gangway.Packet.from_path(complete_packet_path)
+    registry = gangway.Registry.from_path(complete_registry_path)
+    records = gangway.Records.from_path(complete_records_path)
+    report = gangway.validate_packet(packet, registry, records=records, as_of=AS_OF)
+    assert report.ok, report.to_text()
+    assert report.stage == "extraction"
+    progress = gangway.progress(packet, registry, records=records, as_of=AS_OF)
+    assert progress.ok and progress.first_blocked is None
+    text = packet.text
+    assert gangway.validate_source(text, registry, records=records, as_of=AS_OF) == report
+
+
+def test_complete_example_without_records_fails_closed(
+    complete_packet_path: Path, complete_registry_path: Path
+) -> None:
     packet = gangway.Packet.from_path(complete_packet_path)
     registry = gangway.Registry.from_path(complete_registry_path)
     report = gangway.validate_packet(packet, registry, as_of=AS_OF)
-    assert report.ok, report.to_text()
-    assert report.stage == "extraction"
+    assert not report.ok
+    assert [(f.code, f.stage, f.severity, f.path) for f in report.findings] == [
+        ("records.unavailable", "uat_evidence", "error", "/product_onboarding_packet")
+    ]
+    # Reported once, at the first stage that needs records; the stages before pass.
+    progress = gangway.progress(packet, registry, as_of=AS_OF)
+    assert progress.first_blocked == "uat_evidence"
+    assert [s.stage for s in progress.stages if not s.ok] == ["uat_evidence"]
+    assert gangway.validate_packet(packet, registry, stage="platform_services", as_of=AS_OF).ok
 
 
 def test_validate_source_reports_unreadable_documents(registry: gangway.Registry) -> None:
@@ -548,22 +572,31 @@ def test_concurrent_use_from_threads(
     registry: gangway.Registry,
     complete_packet_path: Path,
     complete_registry_path: Path,
+    complete_records_path: Path,
 ) -> None:
     complete = gangway.Packet.from_path(complete_packet_path)
     complete_registry = gangway.Registry.from_path(complete_registry_path)
+    records = gangway.Records.from_path(complete_records_path)
+
+    def complete_report() -> str:
+        return gangway.validate_packet(complete, complete_registry, records=records, as_of=AS_OF).to_json()
+
     expected = {
         "seed": gangway.validate_packet(seed, registry, stage="extraction", as_of=AS_OF).to_json(),
-        "complete": gangway.validate_packet(complete, complete_registry, as_of=AS_OF).to_json(),
-        "progress": gangway.progress(complete, complete_registry, as_of=AS_OF).to_json(),
+        "complete": complete_report(),
+        "progress": gangway.progress(complete, complete_registry, records=records, as_of=AS_OF).to_json(),
         "parse": complete.canonical_json(),
     }
+    assert json.loads(expected["complete"])["ok"] is True
 
     def work(i: int) -> dict[str, str]:
         out = {}
         for _ in range(20):
             out["seed"] = gangway.validate_packet(seed, registry, stage="extraction", as_of=AS_OF).to_json()
-            out["complete"] = gangway.validate_packet(complete, complete_registry, as_of=AS_OF).to_json()
-            out["progress"] = gangway.progress(complete, complete_registry, as_of=AS_OF).to_json()
+            out["complete"] = complete_report()
+            out["progress"] = gangway.progress(
+                complete, complete_registry, records=records, as_of=AS_OF
+            ).to_json()
             out["parse"] = gangway.Packet.from_yaml(complete.text).canonical_json()
         return out
 

@@ -28,6 +28,10 @@ _FIELDS = {
     "as_of",
     "packet",
     "registry",
+    # validate and progress: the records file, and the generator's markers (ignored)
+    "records",
+    "signed_records",
+    "signed_records_omit",
     # store_ops, billing_ops and audit_verify
     "packets",
     "steps",
@@ -72,6 +76,12 @@ class CaseSpec:
         self.as_of: str = f.text("as_of")
         self.packet: str | None = f.optional_text("packet")
         self.registry: str | None = f.optional_text("registry")
+        self.records: str | None = f.optional_text("records")
+        # Only `regen` reads these (it writes records.yaml); runners just check their types.
+        self.signed_records: bool = f.flag("signed_records")
+        self.signed_records_omit: list[str] = (
+            f.texts("signed_records_omit") if f.raw.get("signed_records_omit") is not None else []
+        )
         self.packets: list[str] = f.texts("packets") if f.raw.get("packets") is not None else []
         self.steps: list[Any] = f.values("steps")
         self.log: str | None = f.optional_text("log")
@@ -105,6 +115,18 @@ def run(case: Path) -> str:
             registry = gangway.Registry.from_yaml(read(case / spec.registry))
         except gangway.RegistryError as err:
             return err.to_json()
+    records = None
+    if spec.records is not None:
+        try:
+            records = gangway.Records.from_yaml(read(case / spec.records))
+        except gangway.RecordsError as err:
+            error = {
+                "code": err.code,
+                "message": err.message,
+                "line": err.line or 0,
+                "column": err.column or 0,
+            }
+            return conformance_ops.canonical({"error": error})
     try:
         # The core reads the file (size budget, UTF-8) and picks JSON for `.json`.
         packet = gangway.Packet.from_path(case / packet_file)
@@ -115,9 +137,12 @@ def run(case: Path) -> str:
             return gangway.unreadable_progress(err, as_of=spec.as_of).to_json()
         raise ValueError(f"{name}: unknown operation `{spec.operation}`") from err
     if spec.operation == "validate":
-        return gangway.validate_packet(packet, registry, stage=spec.stage, as_of=spec.as_of).to_json()
+        report = gangway.validate_packet(
+            packet, registry, records=records, stage=spec.stage, as_of=spec.as_of
+        )
+        return report.to_json()
     if spec.operation == "progress":
-        return gangway.progress(packet, registry, as_of=spec.as_of).to_json()
+        return gangway.progress(packet, registry, records=records, as_of=spec.as_of).to_json()
     raise ValueError(f"{name}: unknown operation `{spec.operation}`")
 
 

@@ -15,11 +15,26 @@ AT = "2026-11-22T10:00:00Z"
 AS_OF = "2026-11-22"
 
 
+def record_reviews(store: gangway.Store, records: gangway.Records) -> None:
+    """Replays a records file into the store: each sign-off by its reviewer, each
+    evidence record by whoever recorded it."""
+    for s in records.signoffs:
+        store.sign_off(
+            records.packet_id or "", s.role, s.decision, reasons=s.reasons, actor=s.reviewer, at=s.at
+        )
+    for e in records.evidence:
+        store.add_evidence(
+            records.packet_id or "", e.kind, e.ref, digest=e.digest, url=e.url, actor=e.recorded_by, at=e.at
+        )
+
+
 @pytest.fixture()
 def store() -> gangway.Store:
+    """The complete example stored with its registry, sign-offs and evidence."""
     s = gangway.Store.in_memory()
     s.import_registry((COMPLETE / "registry.yaml").read_text(), actor="alice", at=AT)
     s.put_packet(gangway.Packet.from_path(COMPLETE / "packet.yaml"), actor="alice", at=AT)
+    record_reviews(s, gangway.Records.from_path(COMPLETE / "records.yaml"))
     return s
 
 
@@ -58,7 +73,9 @@ def test_registry_round_trips_and_validates(store: gangway.Store) -> None:
     other.import_registry(exported, actor="alice", at=AT)
     assert other.export_registry() == exported
     packet = store.packet("token-factory-onboarding-v1")
-    assert gangway.validate_packet(packet, store.registry(), as_of=AS_OF).ok
+    records = store.records("token-factory-onboarding-v1")
+    assert gangway.validate_packet(packet, store.registry(), records=records, as_of=AS_OF).ok
+    assert records == gangway.Records.from_path(COMPLETE / "records.yaml")
 
 
 def test_packets_keep_versions(store: gangway.Store) -> None:
@@ -89,8 +106,8 @@ def test_impact_and_dry_run(store: gangway.Store) -> None:
 
 
 def test_audit_query_export_and_checkpoint(store: gangway.Store, tmp_path: Path) -> None:
-    records = store.audit_records(action="packet.put")
-    assert [r["target"] for r in records] == ["packet:token-factory-onboarding-v1"]
+    put = store.audit_records(action="packet.put")
+    assert [r["target"] for r in put] == ["packet:token-factory-onboarding-v1"]
     assert store.audit_records(target="scope:token_factory:")
     seed, public = gangway.generate_audit_key()
     checkpoint = store.audit_checkpoint(actor="auditor", key=seed, at=AT)

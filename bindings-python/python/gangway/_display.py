@@ -1,4 +1,4 @@
-"""Notebook views of reports and invoices: ``_repr_html_`` and ``to_pandas``.
+"""Notebook views of reports, invoices and review records: ``_repr_html_`` and ``to_pandas``.
 
 Presentation only: everything shown here is read from the report objects, which
 come from the core unchanged.
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 from ._errors import MissingDependencyError
 
 if TYPE_CHECKING:
-    from ._gangway import Finding, Invoice, Progress, Report
+    from ._gangway import Finding, Invoice, Progress, Records, Report, ReviewStatus, SignOff
 
 _COLOURS = {"error": "#b42318", "warning": "#b54708"}
 _BACKGROUNDS = {"error": "#fee4e2", "warning": "#fef0c7"}
@@ -147,6 +147,79 @@ def invoice_html(invoice: Invoice) -> str:
     header = "".join(f"<th>{h}</th>" for h in ["unit", "version", "quantity", "unit price", "amount"])
     table = f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
     return f'<div class="gangway">{_STYLE}{summary}{table}</div>'
+
+
+_ROLE_STATES = {"approved": "#067647", "rejected": "#b42318", "stale": "#b54708", "missing": "#b42318"}
+
+
+def _short(digest: str) -> str:
+    return f"{digest[:12]}…" if len(digest) > 12 else digest
+
+
+def _signoff_cells(s: SignOff | None) -> str:
+    if s is None:
+        return "<td></td><td></td><td></td>"
+    reasons = "; ".join(s.reasons)
+    return (
+        f"<td>{_e(s.reviewer)}</td><td>{_e(s.at.isoformat())}</td>"
+        f"<td><code>{_e(_short(s.digest))}</code>{'<br>' + _e(reasons) if reasons else ''}</td>"
+    )
+
+
+def review_status_html(status: ReviewStatus) -> str:
+    """Each role of the review matrix: its status (coloured), who signed when, and for
+    a role still owed what its reviewer must confirm."""
+    approved = sum(1 for r in status.roles if r.status == "approved")
+    if status.complete:
+        verdict = '<span style="color:#067647;font-weight:bold">complete</span>'
+    else:
+        verdict = '<span style="color:#b42318;font-weight:bold">incomplete</span>'
+    summary = (
+        f"<p>{verdict}: <b>{_e(status.packet_id)}</b> version {status.version} "
+        f"(digest <code>{_e(_short(status.digest))}</code>): "
+        f"{approved} of {len(status.roles)} roles approved</p>"
+    )
+    rows = []
+    for r in status.roles:
+        colour = _ROLE_STATES.get(r.status, "#344054")
+        owed = "" if r.status == "approved" else _e(r.must_confirm)
+        rows.append(
+            f"<tr><td>{_e(r.title)}</td>"
+            f'<td><span style="color:{colour};font-weight:bold">{_e(r.status)}</span></td>'
+            f"{_signoff_cells(r.signoff)}<td>{owed}</td></tr>"
+        )
+    header = "".join(
+        f"<th>{h}</th>" for h in ["role", "status", "reviewer", "at", "digest / reasons", "must confirm"]
+    )
+    table = f"<table><thead><tr>{header}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<div class="gangway">{_STYLE}{summary}{table}</div>'
+
+
+def records_html(records: Records) -> str:
+    """The sign-offs and the evidence, one table each."""
+    name = records.packet_id or records.source_name or "(no packet named)"
+    summary = (
+        f"<p>Records for <b>{_e(name)}</b>: {len(records.signoffs)} sign-off(s), "
+        f"{len(records.evidence)} evidence record(s)</p>"
+    )
+    signoffs = "".join(
+        f"<tr><td>{_e(s.role)}</td><td>{_e(s.decision)}</td>{_signoff_cells(s)}</tr>"
+        for s in records.signoffs
+    )
+    evidence = "".join(
+        f"<tr><td><code>{_e(e.kind)}</code></td><td>{_e(e.ref)}</td>"
+        f"<td>{_e(e.url or '')}{'<br>' if e.url and e.digest else ''}"
+        f"{'<code>' + _e(e.digest) + '</code>' if e.digest else ''}</td>"
+        f"<td>{_e(e.recorded_by)}</td><td>{_e(e.at.isoformat())}</td></tr>"
+        for e in records.evidence
+    )
+    head_s = "".join(f"<th>{h}</th>" for h in ["role", "decision", "reviewer", "at", "digest / reasons"])
+    head_e = "".join(f"<th>{h}</th>" for h in ["kind", "ref", "artifact", "recorded by", "at"])
+    tables = (
+        f"<table><thead><tr>{head_s}</tr></thead><tbody>{signoffs}</tbody></table>"
+        f"<table><thead><tr>{head_e}</tr></thead><tbody>{evidence}</tbody></table>"
+    )
+    return f'<div class="gangway">{_STYLE}{summary}{tables}</div>'
 
 
 def _pandas(what: str) -> Any:

@@ -21,6 +21,7 @@ __all__ = [
     "InvalidInputError",
     "MissingDependencyError",
     "ParseError",
+    "RecordsError",
     "RegistryError",
     "RegistryProblem",
     "StoreError",
@@ -122,7 +123,10 @@ class StoreError(GangwayError):
     """A store operation that was refused or failed. ``code`` says which:
     ``registry.illegal_transition`` (a lifecycle move backwards or out of retired),
     ``registry.exists``, ``registry.not_found``, ``packet.not_found``, ``packet.parse``,
-    ``store.invalid``, ``store.version``, ``store.sqlite``."""
+    ``review.invalid`` (a sign-off refused: a rejection without reasons, a digest that
+    is no stored version of the packet), ``evidence.invalid`` (evidence refused: a
+    blank ``ref``, neither ``digest`` nor ``url``), ``store.invalid``,
+    ``store.version``, ``store.sqlite``."""
 
 
 class BillingError(GangwayError):
@@ -214,9 +218,42 @@ class InvalidInputError(GangwayError, ValueError):
     argument."""
 
 
+class RecordsError(InvalidInputError):
+    """Records (review sign-offs and stage-5 evidence) that cannot be used: a records
+    file that does not load (``records.parse``: not YAML, an unknown key, role, decision
+    or evidence kind, a bad timestamp), or a sign-off or evidence record whose fields
+    are refused (``review.invalid``: a blank reviewer, a digest that is not 64
+    lower-case hex digits, a rejection without reasons; ``evidence.invalid``: a blank
+    ``ref``, neither ``digest`` nor ``url``, a digest that is not SHA-256 hex).
+    ``line`` and ``column`` say where in the file, when known; for a record built in
+    Python, ``path`` names the field at fault."""
+
+    source_name: str | None
+    """The file name or label of the records file, when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "records.parse",
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        source_name: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, path=path, line=line, column=column)
+        self.source_name = source_name
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        return f"{self.source_name}: {text}" if self.source_name else text
+
+
 class FileError(GangwayError, OSError):
-    """A file that could not be read (code ``file.unreadable``). Also an ``OSError``,
-    with ``errno`` and ``filename`` set."""
+    """A file that could not be read (code ``file.unreadable``) or written
+    (``file.unwritable``; ``bundle.not_empty`` for a release bundle asked to go into a
+    directory that already holds files). Also an ``OSError``, with ``errno`` and
+    ``filename`` set."""
 
     def __init__(
         self,

@@ -4,7 +4,7 @@
 
 import datetime
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Literal, final
 
 from ._errors import ParseError
@@ -14,16 +14,21 @@ _Path = str | os.PathLike[str]
 _Format = Literal["yaml", "json"]
 _Timestamp = datetime.datetime | str
 _GateStandard = Literal["paid", "po_approved"]
+_Decision = Literal["approve", "reject"]
+_RoleState = Literal["approved", "rejected", "stale", "missing"]
 
 __all__ = [
     "CURRENCIES",
     "ENTRY_STATES",
+    "EVIDENCE_KINDS",
     "GATE_STANDARDS",
     "KINDS",
+    "REVIEW_ROLES",
     "SEVERITIES",
     "STAGES",
     "Billing",
     "Entry",
+    "EvidenceRecord",
     "Finding",
     "GateDecision",
     "Guards",
@@ -39,9 +44,13 @@ __all__ = [
     "PurchaseOrder",
     "Rate",
     "RateCard",
+    "Records",
     "Registry",
     "Rejection",
     "Report",
+    "ReviewStatus",
+    "RoleStatus",
+    "SignOff",
     "Snapshot",
     "StageStatus",
     "Store",
@@ -50,10 +59,12 @@ __all__ = [
     "__version__",
     "_time_in_rust",
     "can_change_state",
+    "forecast_packet",
     "generate_audit_key",
     "json_schema",
     "owner_of",
     "progress",
+    "review_matrix",
     "rules",
     "scan",
     "stage_gate",
@@ -73,6 +84,8 @@ ENTRY_STATES: tuple[str, ...]
 SEVERITIES: tuple[str, ...]
 GATE_STANDARDS: tuple[str, ...]
 CURRENCIES: tuple[str, ...]
+REVIEW_ROLES: tuple[str, ...]
+EVIDENCE_KINDS: tuple[str, ...]
 
 @final
 class Limits:
@@ -134,6 +147,7 @@ class Packet:
     def not_applicable(self) -> list[dict[str, Any]]: ...
     def to_dict(self) -> Any: ...
     def canonical_json(self) -> str: ...
+    def digest(self) -> str: ...
     @staticmethod
     def field_info(pointer: str) -> dict[str, Any] | None: ...
 
@@ -289,6 +303,7 @@ class Progress:
     def to_json(self) -> str: ...
     def to_dict(self) -> dict[str, Any]: ...
     def to_text(self, color: bool = False) -> str: ...
+    def to_markdown(self) -> str: ...
     def to_pandas(self) -> Any: ...
     def _repr_html_(self) -> str: ...
     def __eq__(self, value: object, /) -> bool: ...
@@ -302,6 +317,7 @@ def validate_packet(
     packet: Packet,
     registry: Registry | None = None,
     *,
+    records: Records | None = None,
     stage: str | None = None,
     as_of: _Date | None = None,
 ) -> Report: ...
@@ -309,6 +325,7 @@ def validate_source(
     text: str,
     registry: Registry | None = None,
     *,
+    records: Records | None = None,
     format: _Format = "yaml",
     stage: str | None = None,
     as_of: _Date | None = None,
@@ -319,7 +336,13 @@ def unreadable_report(
     error: ParseError, *, stage: str | None = None, as_of: _Date | None = None
 ) -> Report: ...
 def unreadable_progress(error: ParseError, *, as_of: _Date | None = None) -> Progress: ...
-def progress(packet: Packet, registry: Registry | None = None, *, as_of: _Date | None = None) -> Progress: ...
+def progress(
+    packet: Packet,
+    registry: Registry | None = None,
+    *,
+    records: Records | None = None,
+    as_of: _Date | None = None,
+) -> Progress: ...
 def json_schema() -> dict[str, Any]: ...
 def starter_packet(slug: str) -> str: ...
 def stage_number(stage: str) -> int: ...
@@ -412,6 +435,35 @@ class Store:
         request_id: str | None = None,
     ) -> dict[str, Any]: ...
     def billing(self) -> Billing: ...
+    def sign_off(
+        self,
+        packet_id: str,
+        role: str,
+        decision: _Decision,
+        *,
+        reasons: Sequence[str] = ...,
+        digest: str | None = None,
+        actor: str,
+        at: _Timestamp | None = None,
+        request_id: str | None = None,
+    ) -> SignOff: ...
+    def add_evidence(
+        self,
+        packet_id: str,
+        kind: str,
+        ref: str,
+        *,
+        digest: str | None = None,
+        url: str | None = None,
+        actor: str,
+        at: _Timestamp | None = None,
+        request_id: str | None = None,
+    ) -> EvidenceRecord: ...
+    def records(self, packet_id: str) -> Records: ...
+    def review_status(self, packet_id: str) -> ReviewStatus: ...
+    def forecast(self, from_date: _Date, to_date: _Date) -> list[dict[str, Any]]: ...
+    def bundle(self, packet_id: str, as_of: _Date | None = None) -> dict[str, bytes]: ...
+    def write_bundle(self, packet_id: str, directory: _Path, as_of: _Date | None = None) -> int: ...
 
 def verify_audit_export(
     jsonl: str, checkpoint: str | dict[str, Any] | None = None, *, public_key: str | None = None
@@ -814,3 +866,135 @@ class Billing:
     ) -> PurchaseOrder: ...
     def purchase_orders(self, tenant: str | None = None) -> list[PurchaseOrder]: ...
     def gate(self, tenant: str, standard: _GateStandard) -> GateDecision: ...
+
+# ---- reviews and evidence (bindings-python/src/records.rs) ----
+
+@final
+class SignOff:
+    def __new__(
+        cls,
+        role: str,
+        reviewer: str,
+        decision: _Decision,
+        *,
+        digest: str,
+        at: _Timestamp | None = None,
+        reasons: Sequence[str] = ...,
+    ) -> SignOff: ...
+    @property
+    def role(self) -> str: ...
+    @property
+    def reviewer(self) -> str: ...
+    @property
+    def decision(self) -> _Decision: ...
+    @property
+    def reasons(self) -> list[str]: ...
+    @property
+    def at(self) -> datetime.datetime: ...
+    @property
+    def digest(self) -> str: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class EvidenceRecord:
+    def __new__(
+        cls,
+        kind: str,
+        ref: str,
+        *,
+        recorded_by: str,
+        at: _Timestamp | None = None,
+        digest: str | None = None,
+        url: str | None = None,
+    ) -> EvidenceRecord: ...
+    @property
+    def kind(self) -> str: ...
+    @property
+    def ref(self) -> str: ...
+    @property
+    def digest(self) -> str | None: ...
+    @property
+    def url(self) -> str | None: ...
+    @property
+    def recorded_by(self) -> str: ...
+    @property
+    def at(self) -> datetime.datetime: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class Records:
+    def __new__(
+        cls,
+        signoffs: Iterable[SignOff] | None = None,
+        evidence: Iterable[EvidenceRecord] | None = None,
+        *,
+        packet_id: str | None = None,
+    ) -> Records: ...
+    @staticmethod
+    def from_yaml(text: str, *, source_name: str | None = None) -> Records: ...
+    @staticmethod
+    def from_path(path: _Path, *, source_name: str | None = None) -> Records: ...
+    @property
+    def packet_id(self) -> str | None: ...
+    @property
+    def signoffs(self) -> list[SignOff]: ...
+    @property
+    def evidence(self) -> list[EvidenceRecord]: ...
+    @property
+    def source_name(self) -> str | None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class RoleStatus:
+    @property
+    def role(self) -> str: ...
+    @property
+    def title(self) -> str: ...
+    @property
+    def must_confirm(self) -> str: ...
+    @property
+    def status(self) -> _RoleState: ...
+    @property
+    def signoff(self) -> SignOff | None: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+@final
+class ReviewStatus:
+    @property
+    def packet_id(self) -> str: ...
+    @property
+    def version(self) -> int: ...
+    @property
+    def digest(self) -> str: ...
+    @property
+    def roles(self) -> list[RoleStatus]: ...
+    @property
+    def complete(self) -> bool: ...
+    def to_dict(self) -> dict[str, Any]: ...
+    def _repr_html_(self) -> str: ...
+    def __eq__(self, value: object, /) -> bool: ...
+    def __ne__(self, value: object, /) -> bool: ...
+    __hash__: None  # type: ignore[assignment]
+
+def review_matrix() -> list[dict[str, str]]: ...
+def forecast_packet(
+    packet: Packet,
+    registry: Registry | None = None,
+    *,
+    records: Records | None = None,
+    from_date: _Date,
+    to_date: _Date,
+) -> dict[str, Any] | None: ...
