@@ -166,7 +166,7 @@ pub fn progress_markdown(p: &Progress) -> String {
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "# {} — onboarding progress\n\nAs of {}. ",
+        "# {} — onboarding progress\n\nAs of {}.",
         md(p.packet_id.as_deref().unwrap_or("(unnamed packet)")),
         p.as_of
     );

@@ -180,7 +180,12 @@ impl Records {
                 role: one_of(&r.role, "role", Role::NAMES, Role::from_name)?,
                 reviewer: r.reviewer.clone(),
                 decision: one_of(&r.decision, "decision", Decision::NAMES, Decision::from_name)?,
-                reasons: r.reasons.clone(),
+                reasons: r
+                    .reasons
+                    .iter()
+                    .map(|x| x.trim().to_owned())
+                    .filter(|x| !x.is_empty())
+                    .collect(),
                 at: timestamp(&r.at)?,
                 digest: r.digest.clone(),
             };
@@ -192,8 +197,12 @@ impl Records {
             let record = EvidenceRecord {
                 kind: one_of(&r.kind, "evidence kind", EvidenceKind::NAMES, EvidenceKind::from_name)?,
                 reference: r.reference.clone(),
-                digest: r.digest.clone(),
-                url: r.url.clone(),
+                digest: r
+                    .digest
+                    .as_deref()
+                    .map(|d| d.trim().to_ascii_lowercase())
+                    .filter(|d| !d.is_empty()),
+                url: r.url.as_deref().map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()),
                 recorded_by: r.recorded_by.clone(),
                 at: timestamp(&r.at)?,
             };

@@ -131,7 +131,7 @@ impl Store {
         let record = EvidenceRecord {
             kind,
             reference: reference.trim().to_owned(),
-            digest: digest.map(|d| d.trim().to_owned()).filter(|d| !d.is_empty()),
+            digest: digest.map(|d| d.trim().to_ascii_lowercase()).filter(|d| !d.is_empty()),
             url: url.map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()),
             recorded_by: origin.actor.clone(),
             at: origin.at,
