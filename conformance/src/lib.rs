@@ -5,9 +5,11 @@
 //! reads the same folders and must produce the same bytes. See `conformance/README.md`.
 
 mod billing_ops;
+mod checklist_ops;
 mod guard;
 mod store_ops;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use gangway::{Date, Format, Limits, Packet, Registry, Stage};
@@ -20,7 +22,8 @@ pub struct CaseSpec {
     /// What the case checks, for people.
     pub description: String,
     /// `validate` (default), `progress`, `store_ops`, `billing_ops`, `audit_verify`,
-    /// `guard` or `scan`.
+    /// `guard`, `scan`, or a checklist operation: `checklist_template`,
+    /// `checklist_eval`, `probe_eval`, `flow_replay`, `adoption`, `forecast`.
     #[serde(default = "default_operation")]
     pub operation: String,
     /// Stage id; absent means "the one lifecycle_state selects".
@@ -38,7 +41,8 @@ pub struct CaseSpec {
     pub registry: Option<String>,
     /// `validate`, `progress`: the records file (sign-offs and evidence) beside the
     /// packet, relative to the case; without it, stages from `uat_evidence` on report
-    /// `records.unavailable`.
+    /// `records.unavailable`. `forecast`: the records of every packet without its own
+    /// `packet_records` entry.
     #[serde(default)]
     pub records: Option<String>,
     /// Generated data: `regen` writes `records.yaml` beside the packet from
@@ -50,7 +54,8 @@ pub struct CaseSpec {
     #[serde(default)]
     pub signed_records_omit: Vec<String>,
     /// `store_ops`: packet files stored before the steps run; `guard`, `scan`: the
-    /// packets the snapshot is built from (later files win for the same product).
+    /// packets the snapshot is built from (later files win for the same product);
+    /// `forecast`: the packets forecast, in order.
     #[serde(default)]
     pub packets: Vec<String>,
     /// `store_ops`, `billing_ops`: the steps, run in order (see `store_ops.rs` and
@@ -69,6 +74,52 @@ pub struct CaseSpec {
     /// `guard`: the checks, run in order (see `guard.rs`).
     #[serde(default)]
     pub checks: Vec<guard::GuardCheck>,
+    /// `checklist_template`, `checklist_eval`, `flow_replay`, `forecast`: the checklist
+    /// template file (YAML), relative to the case.
+    #[serde(default)]
+    pub template: Option<String>,
+    /// `checklist_eval`, `forecast`: the run file (JSON, or YAML when the name does not
+    /// end in `.json`), relative to the case.
+    #[serde(default)]
+    pub run: Option<String>,
+    /// `checklist_eval`, `forecast`: the gate facts (default: none).
+    #[serde(default)]
+    pub facts: gangway::checklist::Facts,
+    /// `probe_eval`: the assertions, written as a probe's `expect` list.
+    #[serde(default)]
+    pub assertions: Vec<serde_json::Value>,
+    /// `probe_eval`: the response the assertions are checked against.
+    #[serde(default)]
+    pub response: Option<gangway::checklist::Response>,
+    /// `flow_replay`: the key (`section.item`) of the probe or flow item run.
+    #[serde(default)]
+    pub item: Option<String>,
+    /// `flow_replay`: the run's parameters.
+    #[serde(default)]
+    pub params: BTreeMap<String, String>,
+    /// `flow_replay`: the secrets (`${secret.NAME}`), by name.
+    #[serde(default)]
+    pub secrets: BTreeMap<String, String>,
+    /// `flow_replay`: the recorded replies file (a list of `{at, response}` or
+    /// `{at, error}`), relative to the case.
+    #[serde(default)]
+    pub responses: Option<String>,
+    /// `adoption`: the weekly rows file, relative to the case.
+    #[serde(default)]
+    pub rows: Option<String>,
+    /// `adoption`: the thresholds (each defaults to the seed's).
+    #[serde(default)]
+    pub thresholds: Option<gangway::checklist::Thresholds>,
+    /// `forecast`: the first date, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub from: Option<String>,
+    /// `forecast`: the last date, `YYYY-MM-DD`.
+    #[serde(default)]
+    pub to: Option<String>,
+    /// `forecast`: the records file of each packet, by position in `packets`
+    /// (`null`, or a shorter list: `records`, or none).
+    #[serde(default)]
+    pub packet_records: Vec<Option<String>>,
 }
 
 fn default_operation() -> String {
@@ -150,6 +201,12 @@ pub fn run(case: &Case) -> Result<String, String> {
         "audit_verify" => return store_ops::run_audit_verify(case, &spec),
         "guard" => return guard::run_guard(case, &spec, as_of),
         "scan" => return guard::run_scan(case, &spec),
+        "checklist_template" => return checklist_ops::run_template(case, &spec),
+        "checklist_eval" => return checklist_ops::run_eval(case, &spec, as_of),
+        "probe_eval" => return checklist_ops::run_probe(case, &spec),
+        "flow_replay" => return checklist_ops::run_flow(case, &spec),
+        "adoption" => return checklist_ops::run_adoption(case, &spec),
+        "forecast" => return checklist_ops::run_forecast(case, &spec),
         _ => {}
     }
     let stage = match &spec.stage {
