@@ -14,8 +14,10 @@
 //! - [`run`]: [`Run`], the state of one use of a template, and [`evaluate`] →
 //!   [`Verdict`]; [`upcoming_changes`] lists the dates a verdict would change on.
 //! - [`adoption`]: seed 002 §4 adoption metrics, [`evaluate_adoption`].
+//! - [`builtin`]: the built-in templates (seeds 000, 001, 002), embedded YAML by id.
 
 pub mod adoption;
+pub mod builtin;
 pub mod flow;
 pub mod placeholder;
 pub mod probe;
