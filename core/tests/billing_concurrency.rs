@@ -5,8 +5,16 @@
 //! each process's accepted + duplicates is its input size; the ingest audit records
 //! account for every ledger row, per process; the chain verifies.
 //!
-//! The writers are this test executable itself, re-run with `--exact ingest_child` and
-//! `GANGWAY_BILLING_CONC_CHILD=<db path>`: `ingest_child` does nothing in a normal run.
+//! A second test races invoicing against ingest: one process ingests usage while another
+//! generates an invoice for the first half of November, cancels it and generates it
+//! again, over and over. Usage dated in the period while an invoice stands is
+//! rejected (`billing.period_invoiced`), everything else lands, and the invoice left
+//! standing bills exactly the ledger's usage in its period: none billed twice, none
+//! left out.
+//!
+//! The child processes are this test executable itself, re-run with `--exact
+//! ingest_child` (or `race_child`, `invoice_child`) and `GANGWAY_BILLING_CONC_CHILD=<db
+//! path>`: the children do nothing in a normal run.
 
 // Helpers in an integration-test crate are not `#[test]` functions, so clippy.toml's
 // allow-*-in-tests does not reach them; a failed expectation should panic here.
@@ -24,12 +32,17 @@ use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
-use gangway::Store;
+use gangway::billing::InvoiceState;
 use gangway::billing::usage::UsageRecord;
 use gangway::store::AuditFilter;
+use gangway::{Date, Store};
 
 const CHILD_ENV: &str = "GANGWAY_BILLING_CONC_CHILD";
 const ID_ENV: &str = "GANGWAY_BILLING_CONC_ID";
+/// Events the race writer ingests (a third of them `tenant-acme`'s).
+const RACE_EVENTS: u64 = 3_000;
+/// Times the invoicer generates (and, but for the last, cancels) its invoice.
+const RACE_ROUNDS: u64 = 12;
 /// Writer processes.
 const WRITERS: u64 = 3;
 /// Each writer's own range of keys is `w * STRIDE .. w * STRIDE + SPAN`, so
@@ -144,10 +157,15 @@ struct Writer {
 }
 
 fn spawn_writer(db: &Path, w: u64) -> Writer {
+    spawn(db, &w.to_string(), "ingest_child")
+}
+
+/// Runs the child test `test` with `GANGWAY_BILLING_CONC_ID=id`.
+fn spawn(db: &Path, id: &str, test: &str) -> Writer {
     let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "ingest_child", "--nocapture", "--test-threads=1"])
+        .args(["--exact", test, "--nocapture", "--test-threads=1"])
         .env(CHILD_ENV, db)
-        .env(ID_ENV, w.to_string())
+        .env(ID_ENV, id)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
@@ -306,5 +324,225 @@ fn concurrent_ingests_of_overlapping_keys_land_each_key_once() {
     );
     if switches < WRITERS as usize {
         eprintln!("note: the writers did not interleave in this run");
+    }
+}
+
+/// The invoiced period of the race: the first half of November.
+fn race_period() -> (Date, Date) {
+    (Date::constant(2026, 11, 1), Date::constant(2026, 11, 16))
+}
+
+/// Waits for `ready` from every child, then sends `go` to all of them.
+fn start_together(children: &mut [Writer]) {
+    for (w, child) in children.iter_mut().enumerate() {
+        loop {
+            match child.lines.recv_timeout(Duration::from_secs(60)) {
+                Ok(line) if line == "ready" => break,
+                Ok(_) => {}
+                Err(_) => panic!("child {w} never got ready"),
+            }
+        }
+    }
+    for child in children.iter_mut() {
+        writeln!(child.stdin, "go").unwrap();
+        child.stdin.flush().unwrap();
+    }
+}
+
+/// Waits for a child to finish successfully; its stdout lines.
+fn finish(child: Writer, name: &str) -> Vec<String> {
+    let status = child.child.wait_with_output().unwrap().status;
+    child.stdout.join().unwrap();
+    let errors = child.stderr.join().unwrap();
+    assert!(status.success(), "{name} failed ({status}): {errors}");
+    child.lines.try_iter().collect()
+}
+
+/// Says `ready` and waits for `go`.
+fn ready_go(out: &mut impl Write) {
+    // The harness has printed `test … ... ` without a newline.
+    writeln!(out, "\nready").unwrap();
+    out.flush().unwrap();
+    let mut go = String::new();
+    std::io::stdin().read_line(&mut go).unwrap();
+    assert_eq!(go.trim(), "go");
+}
+
+/// The race's ingesting child: events `race-0..RACE_EVENTS` in batches of 50, a short
+/// pause after each; prints `rejected <key> <code>` per rejection and `summary
+/// <accepted> <duplicates> <rejected>`.
+#[test]
+fn race_child() {
+    let Ok(db) = std::env::var(CHILD_ENV) else { return };
+    if std::env::var(ID_ENV).as_deref() != Ok("race") {
+        return;
+    }
+    let mut store = Store::open(&db).unwrap();
+    let snapshot = store.snapshot().unwrap();
+    let events: Vec<UsageRecord> = (0..RACE_EVENTS).map(|n| event("race", n)).collect();
+    let mut out = std::io::stdout().lock();
+    ready_go(&mut out);
+    let o = origin("race-writer");
+    let mut total = gangway::billing::usage::IngestSummary::default();
+    for batch in events.chunks(50) {
+        total.absorb(store.ingest_usage(&o, batch, &snapshot).unwrap());
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    for r in &total.rejected {
+        writeln!(
+            out,
+            "rejected {} {}",
+            r.idempotency_key.as_deref().unwrap_or("?"),
+            r.code
+        )
+        .unwrap();
+    }
+    writeln!(
+        out,
+        "summary {} {} {}",
+        total.accepted,
+        total.duplicates,
+        total.rejected.len()
+    )
+    .unwrap();
+    out.flush().unwrap();
+}
+
+/// The race's invoicing child: generates `tenant-acme`'s invoice for the race period,
+/// prints `invoice <id> <quantity>`, and cancels it, `RACE_ROUNDS` times (the last
+/// invoice stays).
+#[test]
+fn invoice_child() {
+    let Ok(db) = std::env::var(CHILD_ENV) else { return };
+    if std::env::var(ID_ENV).as_deref() != Ok("invoicer") {
+        return;
+    }
+    let mut store = Store::open(&db).unwrap();
+    let mut out = std::io::stdout().lock();
+    ready_go(&mut out);
+    let o = origin("invoicer");
+    let (start, end) = race_period();
+    for r in 0..RACE_ROUNDS {
+        std::thread::sleep(Duration::from_millis(5));
+        let inv = store
+            .generate_invoice(&o, &format!("gen-{r}"), "tenant-acme", None, start, end)
+            .unwrap();
+        let quantity: u64 = inv.lines().iter().map(|l| l.quantity).sum();
+        writeln!(out, "invoice {} {quantity}", inv.id()).unwrap();
+        out.flush().unwrap();
+        if r + 1 < RACE_ROUNDS {
+            std::thread::sleep(Duration::from_millis(5));
+            store
+                .cancel_invoice(&o, &format!("cancel-{r}"), inv.id(), "usage arrived late")
+                .unwrap();
+        }
+    }
+}
+
+#[test]
+fn invoicing_while_ingesting_bills_each_event_exactly_once() {
+    let dir = TempDir::new("billing-race");
+    let db = dir.db();
+    {
+        let mut store = Store::open(&db).unwrap();
+        setup(&mut store);
+    }
+    let started = Instant::now();
+    let mut children = vec![
+        spawn(&db, "race", "race_child"),
+        spawn(&db, "invoicer", "invoice_child"),
+    ];
+    start_together(&mut children);
+    let mut children = children.into_iter();
+    let writer = finish(children.next().unwrap(), "the race writer");
+    let invoicer = finish(children.next().unwrap(), "the invoicer");
+    let elapsed = started.elapsed();
+
+    let (start, end) = race_period();
+    let all: BTreeMap<String, UsageRecord> = (0..RACE_EVENTS)
+        .map(|n| event("race", n))
+        .map(|e| (e.idempotency_key.clone(), e))
+        .collect();
+    let in_period = |e: &UsageRecord| {
+        let on = e.at.to_zoned(jiff::tz::TimeZone::UTC).date();
+        e.tenant == "tenant-acme" && start <= on && on < end
+    };
+    // The writer: every event accepted or rejected because its day was invoiced.
+    let mut rejected = BTreeSet::new();
+    let mut summary = None;
+    for line in &writer {
+        let words: Vec<&str> = line.split_whitespace().collect();
+        match words.as_slice() {
+            ["rejected", key, code] => {
+                assert_eq!(*code, "billing.period_invoiced", "{key}");
+                assert!(in_period(&all[*key]), "{key} was rejected outside the invoiced period");
+                rejected.insert((*key).to_owned());
+            }
+            ["summary", a, d, r] => {
+                summary = Some((
+                    a.parse::<u64>().unwrap(),
+                    d.parse::<u64>().unwrap(),
+                    r.parse::<u64>().unwrap(),
+                ))
+            }
+            _ => {}
+        }
+    }
+    let (accepted, duplicates, rejections) = summary.expect("the race writer printed no summary");
+    assert_eq!((accepted + rejections, duplicates), (RACE_EVENTS, 0));
+    assert_eq!(rejections as usize, rejected.len());
+
+    let store = Store::open(&db).unwrap();
+    let ledger = ledger_by_key(&store, &[]);
+    let landed: BTreeSet<String> = ledger.keys().cloned().collect();
+    let expected: BTreeSet<String> = all.keys().filter(|k| !rejected.contains(*k)).cloned().collect();
+    assert_eq!(landed, expected, "the ledger is not the accepted events");
+
+    // The invoices: each generated one as reported, all cancelled but the last, each
+    // billing at least what the one before billed; the last bills the ledger's usage in
+    // its period exactly.
+    let reported: Vec<(String, u64)> = invoicer
+        .iter()
+        .filter_map(|l| {
+            let rest = l.strip_prefix("invoice ")?;
+            let (id, q) = rest.split_once(' ')?;
+            Some((id.to_owned(), q.parse().unwrap()))
+        })
+        .collect();
+    assert_eq!(reported.len() as u64, RACE_ROUNDS);
+    let invoices = store.invoices(Some("tenant-acme")).unwrap();
+    assert_eq!(invoices.len() as u64, RACE_ROUNDS);
+    for (i, (inv, (id, quantity))) in invoices.iter().zip(&reported).enumerate() {
+        assert_eq!(inv.id(), id);
+        assert_eq!(inv.lines().iter().map(|l| l.quantity).sum::<u64>(), *quantity);
+        let want = if i + 1 < invoices.len() {
+            InvoiceState::Cancelled
+        } else {
+            InvoiceState::Draft
+        };
+        assert_eq!(inv.state(), want, "{id}");
+    }
+    let quantities: Vec<u64> = reported.iter().map(|r| r.1).collect();
+    assert!(
+        quantities.windows(2).all(|w| w[0] <= w[1]),
+        "an invoice billed less than the one before: {quantities:?}"
+    );
+    let in_ledger: u64 = ledger.values().filter(|e| in_period(e)).map(|e| e.quantity).sum();
+    assert_eq!(
+        *quantities.last().unwrap(),
+        in_ledger,
+        "the standing invoice does not bill its period's usage"
+    );
+
+    let v = store.audit_verify().unwrap();
+    assert!(v.ok, "{:?}", v.breach);
+    drop(store);
+    integrity_check(&db);
+    eprintln!(
+        "race: {accepted} accepted, {rejections} rejected as invoiced, in {elapsed:.1?}; the {RACE_ROUNDS} invoices \
+         billed {quantities:?}"
+    );
+    if rejections == 0 || quantities.first() == quantities.last() {
+        eprintln!("note: ingest and invoicing did not overlap in this run");
     }
 }
