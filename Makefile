@@ -83,6 +83,7 @@ bench:
 	$(CARGO) build -q --release -p gangway-cli
 	$(CARGO) bench -p gangway --bench validate
 	$(CARGO) bench -p gangway --bench guards
+	$(CARGO) bench -p gangway --bench billing
 
 schema:
 	$(CARGO) run -q -p gangway-cli -- schema --output docs/packet.schema.json
