@@ -242,15 +242,18 @@ pub fn run_forecast(case: &Case, spec: &CaseSpec) -> Result<String, String> {
                 .filter(|c| c.date <= to)
                 .collect();
             json!({
-                "changes": changes,
                 "complete_on_from": evaluate(&template, &run, &spec.facts, from).complete,
                 "complete_on_to": evaluate(&template, &run, &spec.facts, to).complete,
+                "changes": changes,
             })
         }
         _ => return Err(format!("{}: `template` and `run` go together", case.name)),
     };
     if spec.packets.is_empty() && run.is_null() {
-        return Err(format!("{}: a forecast case needs `packets` or a `template` and `run`", case.name));
+        return Err(format!(
+            "{}: a forecast case needs `packets` or a `template` and `run`",
+            case.name
+        ));
     }
     Ok(canonical_json(&json!({"packets": packets, "run": run})))
 }
@@ -264,7 +267,11 @@ mod tests {
     fn data_files_are_json_or_yaml() {
         let dir = std::env::temp_dir().join(format!("gangway-checklist-ops-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        std::fs::write(dir.join("run.json"), r#"{"template": "t", "parameters": {"tenant": "acme"}}"#).unwrap();
+        std::fs::write(
+            dir.join("run.json"),
+            r#"{"template": "t", "parameters": {"tenant": "acme"}}"#,
+        )
+        .unwrap();
         std::fs::write(dir.join("run.yaml"), "template: t\nparameters: {tenant: acme}\n").unwrap();
         std::fs::write(dir.join("bad.json"), r#"{"template": "t", "extra": 1}"#).unwrap();
         let case = Case {
