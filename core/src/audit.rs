@@ -63,6 +63,36 @@ pub const RECORD_ACTIONS: &[(&str, &str)] = &[
     ("evidence.add", "stage-5 evidence was recorded for a packet"),
 ];
 
+/// Audit actions of checklist runs (SPEC §2.8); registered by the store's migration 4.
+pub const CHECKLIST_ACTIONS: &[(&str, &str)] = &[
+    ("checklist.run.new", "a checklist run was started from a template"),
+    (
+        "checklist.item.check",
+        "a manual checklist item was checked done or failed, with its evidence",
+    ),
+    (
+        "checklist.item.waive",
+        "a checklist item was waived, with an owner, a reason and an expiry",
+    ),
+    (
+        "checklist.item.result",
+        "the result of a probe or flow item was recorded (redacted)",
+    ),
+    ("checklist.gap.add", "a known gap was added to a checklist run"),
+    (
+        "checklist.decision.set",
+        "fields of a checklist run's decision record were set",
+    ),
+    (
+        "checklist.adoption.record",
+        "a week of adoption figures was recorded for a checklist run",
+    ),
+    (
+        "checklist.adoption.thresholds",
+        "the adoption thresholds of a checklist run were set",
+    ),
+];
+
 /// Who made a change, when, and under which request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {

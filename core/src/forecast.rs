@@ -6,10 +6,16 @@
 //! on `from` and on `to`, with the same registry and records. A packet is listed
 //! when errors appear (or clear) between the two dates; the findings that appear say
 //! why (`na.expired`, `gap.overdue`, a finding whose exception expired).
+//!
+//! Checklist runs are forecast the same way ([`crate::Store::forecast_runs`]): a run
+//! is listed when a waiver in effect lapses or a known gap falls due between the two
+//! dates ([`crate::checklist::upcoming_changes`]), with its verdict on each date.
 
 use jiff::civil::Date;
 use serde::Serialize;
 
+use crate::billing::GateStandard;
+use crate::checklist::{Change, evaluate, upcoming_changes};
 use crate::report::Finding;
 use crate::{Packet, Records, Registry};
 
@@ -98,6 +104,37 @@ pub fn lapse_dates(packet: &Packet) -> Vec<Date> {
     out
 }
 
+/// A checklist run whose verdict changes between two dates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RunForecast {
+    /// The run.
+    pub run_id: String,
+    /// Its template's id.
+    pub template_id: String,
+    /// Its `packet_id` parameter, if any.
+    pub packet_id: Option<String>,
+    /// Complete on `from`.
+    pub complete_on_from: bool,
+    /// Complete on `to`.
+    pub complete_on_to: bool,
+    /// What changes, dated after `from` and up to `to` (a waiver lapses, a gap falls
+    /// due), by date.
+    pub changes: Vec<Change>,
+}
+
+/// Packets and checklist runs whose verdict changes between two dates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Forecast {
+    /// The first date.
+    pub from: Date,
+    /// The second date.
+    pub to: Date,
+    /// The packets, by packet id.
+    pub packets: Vec<PacketForecast>,
+    /// The checklist runs, by run id.
+    pub runs: Vec<RunForecast>,
+}
+
 impl crate::Store {
     /// The forecast of every stored packet (current version, with the store's
     /// registry and its records) between `from` and `to`, by packet id.
@@ -111,6 +148,59 @@ impl crate::Store {
             }
         }
         Ok(out)
+    }
+
+    /// The stored checklist runs whose verdict changes between `from` and `to`
+    /// because a waiver lapses or a known gap falls due, by run id. Gate facts are
+    /// resolved from the store for each date; `standard` is the deployment's billing
+    /// gate standard (none: billing gates are not satisfied).
+    pub fn forecast_runs(
+        &self,
+        from: Date,
+        to: Date,
+        standard: Option<GateStandard>,
+    ) -> Result<Vec<RunForecast>, crate::StoreError> {
+        let mut out = Vec::new();
+        for stored in self.checklist_runs()? {
+            let template = stored
+                .template()
+                .map_err(|e| crate::StoreError::from(crate::checklist::store::RunError::from(e)))?;
+            let (facts, _) = self.checklist_facts(&stored, &template, from, standard)?;
+            let changes: Vec<Change> = upcoming_changes(&template, &stored.run, &facts, from)
+                .into_iter()
+                .filter(|c| c.date <= to)
+                .collect();
+            if changes.is_empty() {
+                continue;
+            }
+            let a = evaluate(&template, &stored.run, &facts, from);
+            let (facts_to, _) = self.checklist_facts(&stored, &template, to, standard)?;
+            let b = evaluate(&template, &stored.run, &facts_to, to);
+            out.push(RunForecast {
+                packet_id: stored.packet_id().map(str::to_owned),
+                run_id: stored.id.clone(),
+                template_id: stored.template_id.clone(),
+                complete_on_from: a.complete,
+                complete_on_to: b.complete,
+                changes,
+            });
+        }
+        Ok(out)
+    }
+
+    /// [`crate::Store::forecast`] and [`crate::Store::forecast_runs`] together.
+    pub fn forecast_all(
+        &self,
+        from: Date,
+        to: Date,
+        standard: Option<GateStandard>,
+    ) -> Result<Forecast, crate::StoreError> {
+        Ok(Forecast {
+            from,
+            to,
+            packets: self.forecast(from, to)?,
+            runs: self.forecast_runs(from, to, standard)?,
+        })
     }
 }
 

@@ -1,6 +1,7 @@
 //! The SQLite store: one file (or `:memory:`) holding the registry, stored packets,
-//! billing (rate cards, ledger, invoices, purchase orders: [`crate::billing::store`])
-//! and the audit log.
+//! billing (rate cards, ledger, invoices, purchase orders: [`crate::billing::store`]),
+//! review sign-offs and evidence ([`crate::records::store`]), checklist runs
+//! ([`crate::checklist::store`]) and the audit log.
 //!
 //! Every mutation runs in one `BEGIN IMMEDIATE` transaction together with its audit
 //! record, so a change and its record land together or not at all. Files use WAL with
@@ -26,7 +27,7 @@ use crate::registry::{Entry, Kind, Registry, RegistryError, State};
 use crate::report::Finding;
 
 /// The schema version this build writes and reads.
-pub const SCHEMA_VERSION: i64 = 3;
+pub const SCHEMA_VERSION: i64 = 4;
 
 const MIGRATIONS: &[&str] = &[
     // 1: registry entries, packet versions, the audit log.
@@ -145,6 +146,59 @@ const MIGRATIONS: &[&str] = &[
         at TEXT NOT NULL
     );
     CREATE INDEX evidence_packet ON evidence (packet_id);",
+    // 4: checklist runs (see `crate::checklist::store`): each run keeps the text of
+    // its template, so it stays evaluable when the template changes.
+    "CREATE TABLE checklist_runs (
+        id TEXT PRIMARY KEY,
+        template_id TEXT NOT NULL,
+        template_text TEXT NOT NULL,
+        template_digest TEXT NOT NULL,
+        parameters TEXT NOT NULL,
+        packet_id TEXT,
+        technical_owner TEXT,
+        technical_owner_at TEXT,
+        rollback_authority TEXT,
+        support_channel TEXT,
+        support_sla TEXT,
+        adoption_thresholds TEXT,
+        created_at TEXT NOT NULL,
+        created_by TEXT NOT NULL,
+        updated_at TEXT NOT NULL
+    );
+    CREATE INDEX checklist_runs_packet ON checklist_runs (packet_id);
+    CREATE TABLE checklist_items (
+        run_id TEXT NOT NULL REFERENCES checklist_runs (id),
+        item TEXT NOT NULL,
+        state TEXT NOT NULL,
+        evidence TEXT NOT NULL,
+        by TEXT,
+        at TEXT,
+        waiver_owner TEXT,
+        waiver_reason TEXT,
+        waiver_expires TEXT,
+        result TEXT,
+        note TEXT,
+        PRIMARY KEY (run_id, item)
+    );
+    CREATE INDEX checklist_items_waiver ON checklist_items (waiver_expires);
+    CREATE TABLE checklist_gaps (
+        seq INTEGER PRIMARY KEY,
+        run_id TEXT NOT NULL REFERENCES checklist_runs (id),
+        text TEXT NOT NULL,
+        owner TEXT NOT NULL,
+        due TEXT NOT NULL,
+        added_at TEXT NOT NULL,
+        added_by TEXT NOT NULL
+    );
+    CREATE INDEX checklist_gaps_run ON checklist_gaps (run_id);
+    CREATE TABLE adoption_weeks (
+        run_id TEXT NOT NULL REFERENCES checklist_runs (id),
+        week INTEGER NOT NULL,
+        row TEXT NOT NULL,
+        recorded_at TEXT NOT NULL,
+        recorded_by TEXT NOT NULL,
+        PRIMARY KEY (run_id, week)
+    );",
 ];
 
 /// Why a store operation failed.
@@ -240,6 +294,10 @@ pub enum StoreError {
     /// An evidence record the store refuses.
     #[error(transparent)]
     Evidence(#[from] crate::evidence::EvidenceError),
+    /// A checklist-run operation the store refuses (its code passes through:
+    /// `checklist.run_not_found`, `checklist.unknown_item`, …).
+    #[error(transparent)]
+    Checklist(#[from] crate::checklist::store::RunError),
 }
 
 impl StoreError {
@@ -266,6 +324,7 @@ impl StoreError {
             StoreError::RateCardMissing => "billing.rate_card_missing",
             StoreError::SignOff(e) => e.code(),
             StoreError::Evidence(e) => e.code(),
+            StoreError::Checklist(e) => e.code(),
         }
     }
 }
@@ -510,6 +569,7 @@ impl Store {
                 0 => audit::BUILTIN_ACTIONS,
                 1 => audit::BILLING_ACTIONS,
                 2 => audit::RECORD_ACTIONS,
+                3 => audit::CHECKLIST_ACTIONS,
                 _ => &[],
             };
             for (action, description) in actions {

@@ -21,7 +21,9 @@ pub mod builtin;
 pub mod flow;
 pub mod placeholder;
 pub mod probe;
+pub mod report;
 pub mod run;
+pub mod store;
 pub mod template;
 
 pub use adoption::{
