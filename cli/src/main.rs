@@ -3,6 +3,7 @@
 //! Exit codes: 0 ok, 1 the check found errors, 2 usage or I/O error.
 
 mod billing_cmds;
+mod checklist_cmds;
 mod records_cmds;
 mod scan;
 mod store_cmds;
@@ -80,6 +81,17 @@ enum Command {
     Evidence(records_cmds::EvidenceArgs),
     /// Rate cards, usage, invoices, purchase orders and the provisioning gate.
     Billing(billing_cmds::BillingArgs),
+    /// Checklist runs: start one from a template, check, waive, record gaps, the
+    /// decision record and adoption, run its probes and flows over HTTP, its status.
+    Checklist(checklist_cmds::ChecklistArgs),
+    /// List the stored packets and checklist runs whose verdict changes between two
+    /// dates (a review date, due date, expiry or waiver lapses); exit 1 when any does.
+    Forecast(checklist_cmds::ForecastArgs),
+    /// Write a packet's release evidence bundle (reports, records, audit, checklist
+    /// runs, a SHA-256 manifest) to a new directory.
+    Bundle(checklist_cmds::BundleArgs),
+    /// Evaluate weekly adoption metrics against their thresholds.
+    Adoption(checklist_cmds::AdoptionArgs),
     /// Find scope strings in source files, OpenAPI documents and SDK examples and
     /// report the unregistered or inactive ones.
     Scan(scan::ScanArgs),
@@ -223,6 +235,10 @@ fn run(cli: Cli) -> Result<ExitCode, Fatal> {
         Command::Review(args) => records_cmds::review(args),
         Command::Evidence(args) => records_cmds::evidence(args),
         Command::Billing(args) => billing_cmds::billing(args),
+        Command::Checklist(args) => checklist_cmds::checklist(args),
+        Command::Forecast(args) => checklist_cmds::forecast(args),
+        Command::Bundle(args) => checklist_cmds::bundle(args),
+        Command::Adoption(args) => checklist_cmds::adoption(args),
         Command::Scan(args) => scan::scan(args),
         Command::Owner(args) => scan::owner(args),
     }
