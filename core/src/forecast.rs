@@ -34,8 +34,9 @@ pub struct PacketForecast {
     pub appear: Vec<Finding>,
     /// Errors on `from` that are gone on `to`.
     pub clear: Vec<Finding>,
-    /// The dates in `from..=to` on which something lapses (a review date, a due
-    /// date, an expiry), sorted: the day after each is when it starts to count.
+    /// The dates in `from..to` on which something lapses (a review date, a due
+    /// date, an expiry), sorted: each starts to count the day after, so a date
+    /// equal to `to` has not lapsed yet on `to`.
     pub lapses: Vec<Date>,
 }
 
@@ -60,7 +61,7 @@ pub fn packet(
     }
     let mut lapses: Vec<Date> = lapse_dates(packet)
         .into_iter()
-        .filter(|d| *d >= from && *d <= to)
+        .filter(|d| *d >= from && *d < to)
         .collect();
     lapses.sort();
     lapses.dedup();

@@ -756,12 +756,58 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
-/// Compares two numbers exactly when both are integers, else as floats.
+/// Compares two numbers by value, exactly: integers as integers; an integer and a
+/// float by comparing the integer with the float's floor and fraction (so
+/// `9007199254740993` is not equal to `9007199254740992.0`, which `f64` would say);
+/// two floats as floats.
 fn num_cmp(a: &Value, b: &Value) -> Option<Ordering> {
     let int = |v: &Value| v.as_i64().map(i128::from).or_else(|| v.as_u64().map(i128::from));
     match (int(a), int(b)) {
         (Some(x), Some(y)) => Some(x.cmp(&y)),
-        _ => a.as_f64()?.partial_cmp(&b.as_f64()?),
+        (Some(x), None) => int_float_cmp(x, b.as_f64()?),
+        (None, Some(y)) => int_float_cmp(y, a.as_f64()?).map(Ordering::reverse),
+        (None, None) => a.as_f64()?.partial_cmp(&b.as_f64()?),
+    }
+}
+
+/// `x` against `f`, exactly. Every integral `f64` within ±2^127 is an exact `i128`.
+fn int_float_cmp(x: i128, f: f64) -> Option<Ordering> {
+    if f.is_nan() {
+        return None;
+    }
+    const LIMIT: f64 = 1.7e38; // below 2^127
+    if f >= LIMIT {
+        return Some(Ordering::Less);
+    }
+    if f <= -LIMIT {
+        return Some(Ordering::Greater);
+    }
+    let floor = f.floor();
+    #[allow(clippy::cast_possible_truncation)]
+    let whole = floor as i128; // exact: |floor| < 2^127 and integral
+    match x.cmp(&whole) {
+        Ordering::Equal if f > floor => Some(Ordering::Less),
+        other => Some(other),
+    }
+}
+
+#[cfg(test)]
+mod exact_numbers {
+    use super::*;
+
+    #[test]
+    fn integers_and_floats_compare_exactly() {
+        let n = |t: &str| serde_json::from_str::<Value>(t).unwrap();
+        assert!(!json_eq(&n("9007199254740993"), &n("9007199254740992.0")));
+        assert!(json_eq(&n("9007199254740992"), &n("9007199254740992.0")));
+        assert!(!json_eq(&n("18446744073709551615"), &n("18446744073709551616.0")));
+        assert!(json_eq(&n("0"), &n("0.0")));
+        assert_eq!(num_cmp(&n("3"), &n("3.5")), Some(Ordering::Less));
+        assert_eq!(num_cmp(&n("4"), &n("3.5")), Some(Ordering::Greater));
+        assert_eq!(num_cmp(&n("-4"), &n("-3.5")), Some(Ordering::Less));
+        assert_eq!(num_cmp(&n("3.5"), &n("3")), Some(Ordering::Greater));
+        assert_eq!(num_cmp(&n("1"), &n("1e300")), Some(Ordering::Less));
+        assert_eq!(num_cmp(&n("1"), &n("-1e300")), Some(Ordering::Greater));
     }
 }
 
