@@ -431,6 +431,10 @@ fn failing_probes_report_their_failed_assertions() {
         out.contains("- step `revoked_key`: status eq: expected 401, found 200"),
         "{out}"
     );
+    assert!(
+        out.contains("- step `revoked_key`: `/token` exists: `/token` is present"),
+        "{out}"
+    );
     assert!(out.contains("PASS  security.invalid_key"), "{out}");
     assert!(out.contains("1 of 2 item(s) passed"), "{out}");
     srv.set(|s| s.accept_revoked = false);
