@@ -7,10 +7,10 @@
 //!   (a retried batch). Reported as events per second.
 //! - `billing/ingest_jsonl`: `Store::ingest_jsonl` of 10,000 JSON Lines (parsing
 //!   included) in batches of 1,000 and 10,000.
-//! - `billing/ingest_floor`: where ingest time goes. Raw rusqlite on a copy of the
-//!   ledger table, each variant adding or removing one per-row step (the duplicate
-//!   lookup, the text conversions, `INSERT OR IGNORE` instead of the lookup, a larger
-//!   page cache), and `ingest_usage` itself under the same conditions.
+//! - `billing/ingest_floor`: where ingest time goes, in memory (no disk): raw rusqlite
+//!   on a copy of the ledger table, each variant adding or removing one per-row step
+//!   (the duplicate lookup, the text conversions, `INSERT OR IGNORE` instead of the
+//!   lookup, multi-row inserts), and `ingest_usage` on an in-memory store the same way.
 //! - `billing/generate_1m`: `Store::generate_invoice` over a ledger of 1,000,000 rows
 //!   of one tenant (built once through `ingest_usage` in batches of 100,000; each
 //!   iteration's invoice is cancelled, untimed, before the next so the period is free
@@ -216,24 +216,20 @@ struct Floor {
     convert: bool,
     /// `INSERT OR IGNORE`, a duplicate being a row that changed nothing.
     or_ignore: bool,
-    /// `PRAGMA cache_size` in MiB (SQLite's default is 2).
-    cache_mib: i64,
 }
 
-const FLOORS: [Floor; 6] = [
+const FLOORS: [Floor; 4] = [
     Floor {
         name: "insert",
         lookup: false,
         convert: false,
         or_ignore: false,
-        cache_mib: 2,
     },
     Floor {
         name: "insert_text",
         lookup: false,
         convert: true,
         or_ignore: false,
-        cache_mib: 2,
     },
     // What `ingest_batch` does in SQL.
     Floor {
@@ -241,14 +237,6 @@ const FLOORS: [Floor; 6] = [
         lookup: true,
         convert: true,
         or_ignore: false,
-        cache_mib: 2,
-    },
-    Floor {
-        name: "lookup_insert_text_cache64m",
-        lookup: true,
-        convert: true,
-        or_ignore: false,
-        cache_mib: 64,
     },
     // The duplicate check folded into the insert (the unique index checks it anyway).
     Floor {
@@ -256,24 +244,16 @@ const FLOORS: [Floor; 6] = [
         lookup: false,
         convert: true,
         or_ignore: true,
-        cache_mib: 2,
-    },
-    Floor {
-        name: "insert_or_ignore_text_cache64m",
-        lookup: false,
-        convert: true,
-        or_ignore: true,
-        cache_mib: 64,
     },
 ];
 
-/// Where ingest time goes: raw SQLite on a copy of the ledger table (same pragmas, 10,000
-/// rows per transaction, the table growing as it runs), each variant adding or
-/// removing one per-row step; and `Store::ingest_usage` itself under the same
-/// conditions (a fresh store file, batches of 10,000).
+/// Where ingest time goes, without the disk (in-memory databases, so fsync and the
+/// page cache do not blur the comparison): raw rusqlite on a copy of the ledger table,
+/// 10,000 rows per transaction, each variant adding or removing one per-row step; one
+/// multi-row `INSERT OR IGNORE` per 100 rows; and `Store::ingest_usage` itself on an
+/// in-memory store the same way. The tables grow as they run.
 fn ingest_floor(c: &mut Criterion) {
     const BATCH: u64 = 10_000;
-    let dir = TempDir::new("bench-billing-floor");
     let mut group = c.benchmark_group("billing/ingest_floor");
     group
         .sampling_mode(SamplingMode::Flat)
@@ -281,13 +261,13 @@ fn ingest_floor(c: &mut Criterion) {
         .warm_up_time(Duration::from_secs(1))
         .measurement_time(Duration::from_secs(4))
         .throughput(Throughput::Elements(BATCH));
-    let mut sizes = Vec::new();
-    for floor in FLOORS {
-        let mut conn = rusqlite::Connection::open(dir.0.join(format!("{}.db", floor.name))).unwrap();
-        conn.pragma_update(None, "journal_mode", "WAL").unwrap();
-        conn.pragma_update(None, "synchronous", "FULL").unwrap();
-        conn.pragma_update(None, "cache_size", -1024 * floor.cache_mib).unwrap();
+    let open = || {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
         conn.execute_batch(LEDGER_DDL).unwrap();
+        conn
+    };
+    for floor in FLOORS {
+        let mut conn = open();
         let mut next = 0u64;
         group.bench_function(floor.name, |b| {
             b.iter_batched(
@@ -328,10 +308,53 @@ fn ingest_floor(c: &mut Criterion) {
                 BatchSize::PerIteration,
             )
         });
-        sizes.push((floor.name, next));
     }
-    // The store itself, from empty, the same way.
-    let mut store = billing_store(&dir.0.join("store.db"));
+    let mut conn = open();
+    let mut next = 0u64;
+    let sql = format!(
+        "INSERT OR IGNORE INTO ledger (tenant, product, unit, version, quantity, resource_type, at, day, idempotency_key) VALUES {}",
+        vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?)"; 100].join(", ")
+    );
+    group.bench_function("insert_or_ignore_100_rows_per_statement", |b| {
+        b.iter_batched(
+            || {
+                next += BATCH;
+                let records = events("tenant-acme", next - BATCH, BATCH);
+                records.iter().map(row).collect::<Vec<Row>>()
+            },
+            |rows| {
+                let tx = conn.transaction().unwrap();
+                {
+                    let mut insert = tx.prepare_cached(&sql).unwrap();
+                    for chunk in rows.chunks(100) {
+                        let params: Vec<&dyn rusqlite::ToSql> = chunk
+                            .iter()
+                            .flat_map(|r| -> [&dyn rusqlite::ToSql; 9] {
+                                [
+                                    &r.tenant,
+                                    &r.product,
+                                    &r.unit,
+                                    &r.version,
+                                    &r.quantity,
+                                    &r.resource_type,
+                                    &r.at,
+                                    &r.day,
+                                    &r.key,
+                                ]
+                            })
+                            .collect();
+                        let n = insert.execute(params.as_slice()).unwrap();
+                        assert_eq!(n, chunk.len());
+                    }
+                }
+                tx.commit().unwrap();
+                rows
+            },
+            BatchSize::PerIteration,
+        )
+    });
+    let mut store = Store::open_in_memory().unwrap();
+    setup(&mut store).expect("billing setup");
     let snapshot = store.snapshot().unwrap();
     let o = origin("bench");
     let mut next = 0u64;
@@ -349,11 +372,7 @@ fn ingest_floor(c: &mut Criterion) {
             BatchSize::PerIteration,
         )
     });
-    sizes.push(("store_ingest_usage", next));
     group.finish();
-    if next > 0 {
-        eprintln!("ingest_floor: rows in each table at the end: {sizes:?}");
-    }
 }
 
 /// A store file with `BIG_LEDGER` ledger rows of `tenant-big` in November 2026.
