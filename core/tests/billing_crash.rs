@@ -426,12 +426,12 @@ fn sigkill_mid_ingest_keeps_whole_batches_and_a_rerun_finishes_the_job() {
     );
     drop(store);
     integrity_check(&db);
-    eprintln!("kills {killing:.1?}, all {:.1?}", started.elapsed());
 
     assert!(reported_batches > 0, "no child ever reported a committed batch");
     assert!(hot_starts > 0, "no child ever had to recover a killed child's WAL");
     eprintln!(
-        "{KILLS} kills ({mid_ingest_kills} after ready), {inspections} inspections in {:.1?}: {ledger} of {EVENTS} \
+        "{KILLS} kills ({mid_ingest_kills} after ready), {inspections} inspections in {killing:.1?} ({:.1?} with the \
+         re-run): {ledger} of {EVENTS} \
          events committed by the children ({reported_batches} batches reported; {unreported_tails} inspections found \
          a batch committed but not reported); {overlapping_starts} children resumed before the ledger's end, \
          {hot_starts} started on a hot WAL",
