@@ -93,6 +93,15 @@ pub const CHECKLIST_ACTIONS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Every audit action a store registers, in migration order.
+pub fn registered_actions() -> impl Iterator<Item = &'static (&'static str, &'static str)> {
+    BUILTIN_ACTIONS
+        .iter()
+        .chain(BILLING_ACTIONS)
+        .chain(RECORD_ACTIONS)
+        .chain(CHECKLIST_ACTIONS)
+}
+
 /// Who made a change, when, and under which request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Origin {

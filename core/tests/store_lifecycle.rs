@@ -176,7 +176,7 @@ impl Model {
     /// platform-audit.
     fn new() -> Model {
         let mut entries = BTreeMap::new();
-        for (action, description) in audit::BUILTIN_ACTIONS.iter().chain(audit::BILLING_ACTIONS) {
+        for (action, description) in audit::registered_actions() {
             let e = Entry {
                 kind: Kind::AuditAction,
                 key: (*action).to_owned(),
