@@ -269,10 +269,8 @@ pub fn generate(
             end: period_end,
         });
     }
-    let mut seen: HashSet<&str> = HashSet::new();
-    let mut groups: BTreeMap<(&str, &Version, Price), u64> = BTreeMap::new();
-    let mut missing: BTreeSet<String> = BTreeSet::new();
-    let mut overflow = false;
+    let mut seen: HashSet<&str> = HashSet::with_capacity(events.len());
+    let mut daily: BTreeMap<(&str, &Version, Date), u128> = BTreeMap::new();
     for event in events {
         if event.tenant != tenant {
             continue;
@@ -284,18 +282,72 @@ pub fn generate(
         if !seen.insert(event.idempotency_key.as_str()) {
             continue;
         }
-        match card.rate_for(&event.unit, &event.version, date) {
+        *daily.entry((event.unit.as_str(), &event.version, date)).or_insert(0) += u128::from(event.quantity);
+    }
+    let usage: Vec<DailyUsage> = daily
+        .into_iter()
+        .map(|((unit, version, day), quantity)| DailyUsage {
+            unit: unit.to_owned(),
+            version: version.clone(),
+            day,
+            quantity,
+        })
+        .collect();
+    generate_from_daily(invoice_id, tenant, company, period_start, period_end, &usage, card)
+}
+
+/// The usage of one unit+version on one UTC day, summed (the ledger's daily total;
+/// `u128`, so summing any number of `u64` quantities cannot overflow).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DailyUsage {
+    /// The usage unit key.
+    pub unit: String,
+    /// The usage unit version.
+    pub version: Version,
+    /// The UTC day.
+    pub day: Date,
+    /// Units used that day.
+    pub quantity: u128,
+}
+
+/// [`generate`] from daily totals instead of events: what the store uses, so an
+/// invoice over a million ledger rows never holds them in memory. Days outside the
+/// period are ignored; a line whose quantity does not fit in `u64` is
+/// `billing.overflow`.
+pub fn generate_from_daily(
+    invoice_id: &str,
+    tenant: &str,
+    company: Option<&str>,
+    period_start: Date,
+    period_end: Date,
+    usage: &[DailyUsage],
+    card: &RateCard,
+) -> Result<Invoice, BillingError> {
+    if invoice_id.trim().is_empty() {
+        return Err(BillingError::Blank { field: "invoice_id" });
+    }
+    if tenant.trim().is_empty() {
+        return Err(BillingError::Blank { field: "tenant" });
+    }
+    if period_end <= period_start {
+        return Err(BillingError::EmptyPeriod {
+            start: period_start,
+            end: period_end,
+        });
+    }
+    let mut groups: BTreeMap<(&str, &Version, Price), u128> = BTreeMap::new();
+    let mut missing: BTreeSet<String> = BTreeSet::new();
+    for u in usage {
+        if u.day < period_start || u.day >= period_end {
+            continue;
+        }
+        match card.rate_for(&u.unit, &u.version, u.day) {
             Some(rate) => {
-                let slot = groups
-                    .entry((event.unit.as_str(), &event.version, rate.price))
-                    .or_insert(0);
-                match slot.checked_add(event.quantity) {
-                    Some(sum) => *slot = sum,
-                    None => overflow = true,
-                }
+                let slot = groups.entry((u.unit.as_str(), &u.version, rate.price)).or_insert(0);
+                *slot = slot.saturating_add(u.quantity);
             }
             None => {
-                missing.insert(format!("{}@{}", event.unit, event.version));
+                missing.insert(format!("{}@{}", u.unit, u.version));
             }
         }
     }
@@ -304,13 +356,11 @@ pub fn generate(
             units: missing.into_iter().collect(),
         });
     }
-    if overflow {
-        return Err(super::MoneyError::Overflow.into());
-    }
     let currency = card.currency();
     let mut lines = Vec::with_capacity(groups.len());
     let mut total = Money::zero(currency);
     for ((unit, version, price), quantity) in groups {
+        let quantity = u64::try_from(quantity).map_err(|_| super::MoneyError::Overflow)?;
         let amount = price.amount_for(quantity)?;
         total = total.checked_add(amount)?;
         lines.push(Line {

@@ -54,7 +54,10 @@ pub mod store;
 pub mod usage;
 
 pub use gate::{GateDecision, GateStandard, gate};
-pub use invoice::{Blocker, Invoice, InvoiceState, LedgerEvent, Line, Operation, TransitionError, generate};
+pub use invoice::{
+    Blocker, DailyUsage, Invoice, InvoiceState, LedgerEvent, Line, Operation, TransitionError, generate,
+    generate_from_daily,
+};
 pub use money::{Currency, Money, MoneyError, Price};
 pub use purchase_order::{PoError, PoOperation, PoState, PurchaseOrder};
 pub use rate_card::{Rate, RateCard};

@@ -23,8 +23,6 @@
 //!   recorded result and changes nothing; anything else is `idempotency_conflict`.
 //!   Keys share one namespace across operations.
 
-use std::collections::HashSet;
-
 use jiff::Timestamp;
 use jiff::civil::Date;
 use jiff::tz::TimeZone;
@@ -535,8 +533,8 @@ impl Store {
             let card = current_card(tx, None)?.ok_or(StoreError::RateCardMissing)?;
             let count: i64 = tx.query_row("SELECT COUNT(*) FROM invoices", [], |r| r.get(0))?;
             let id = format!("INV-{:06}", count.saturating_add(1));
-            let events = read_ledger(tx, tenant, period_start, period_end)?;
-            let invoice = super::generate(&id, tenant, company, period_start, period_end, &events, &card)?;
+            let usage = daily_usage(tx, tenant, period_start, period_end)?;
+            let invoice = super::generate_from_daily(&id, tenant, company, period_start, period_end, &usage, &card)?;
             let stored = stored_invoice(&invoice);
             let lines = serde_json::to_string(&stored.lines).map_err(|e| StoreError::Invalid(e.to_string()))?;
             tx.execute(
@@ -748,6 +746,39 @@ impl Store {
     }
 }
 
+/// The ledger of `tenant` in `start..end`, summed per unit, version and day by
+/// SQLite. Quantities are non-negative `i64`s; each is summed in two 32-bit halves so
+/// no SQL sum can overflow (a group would need 2^31 rows), and the halves are joined
+/// exactly in `u128`.
+fn daily_usage(conn: &Connection, tenant: &str, start: Date, end: Date) -> Result<Vec<super::DailyUsage>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT unit, version, day, SUM(quantity >> 32), SUM(quantity & 4294967295) FROM ledger \
+         WHERE tenant = ?1 AND day >= ?2 AND day < ?3 GROUP BY unit, version, day",
+    )?;
+    let rows = stmt.query_map(params![tenant, start.to_string(), end.to_string()], |r| {
+        Ok((
+            r.get::<_, String>(0)?,
+            r.get::<_, String>(1)?,
+            r.get::<_, String>(2)?,
+            r.get::<_, i64>(3)?,
+            r.get::<_, i64>(4)?,
+        ))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (unit, version, day, high, low) = row?;
+        let high = u128::try_from(high).map_err(|_| bad_row("quantity", &high.to_string()))?;
+        let low = u128::try_from(low).map_err(|_| bad_row("quantity", &low.to_string()))?;
+        out.push(super::DailyUsage {
+            unit,
+            version: version_of(&version)?,
+            day: day.parse().map_err(|_| bad_row("day", &day))?,
+            quantity: (high << 32) + low,
+        });
+    }
+    Ok(out)
+}
+
 fn read_ledger(conn: &Connection, tenant: &str, start: Date, end: Date) -> Result<Vec<LedgerEvent>> {
     let mut stmt = conn.prepare_cached(
         "SELECT tenant, unit, version, quantity, at, idempotency_key FROM ledger WHERE tenant = ?1 AND day >= ?2 AND day < ?3 ORDER BY seq",
@@ -812,6 +843,61 @@ fn invoiced_periods(conn: &Connection) -> Result<std::collections::HashMap<Strin
     Ok(out)
 }
 
+/// Why an event cannot enter the ledger: code, field, reason.
+type Refusal = (&'static str, &'static str, String);
+
+/// Checks one event with the guard, the quantity bound, the current rate card and
+/// the invoiced periods; on success, its quantity as stored and its UTC day.
+fn check_event(
+    e: &UsageRecord,
+    snapshot: &Snapshot,
+    card: Option<&RateCard>,
+    periods: &std::collections::HashMap<String, Vec<(Date, Date)>>,
+) -> std::result::Result<(i64, Date), Refusal> {
+    let event = UsageEvent {
+        product: &e.product,
+        unit: &e.unit,
+        version: &e.version,
+        quantity: e.quantity,
+        resource_type: &e.resource_type,
+        tenant: &e.tenant,
+        idempotency_key: &e.idempotency_key,
+        at: e.at,
+    };
+    snapshot
+        .accept_usage(&event)
+        .map_err(|r| (r.code, r.field, r.message()))?;
+    let quantity = i64::try_from(e.quantity).map_err(|_| {
+        (
+            "usage.invalid",
+            "quantity",
+            format!("`quantity` must be at most {}", i64::MAX),
+        )
+    })?;
+    let day = e.at.to_zoned(TimeZone::UTC).date();
+    if card.and_then(|c| c.rate_for(&e.unit, &e.version, day)).is_none() {
+        return Err((
+            "billing.rate_missing",
+            "unit",
+            format!("no rate for {}@{} is effective on {day}", e.unit, e.version),
+        ));
+    }
+    if let Some((start, end)) = periods
+        .get(&e.tenant)
+        .and_then(|ps| ps.iter().find(|(start, end)| *start <= day && day < *end))
+    {
+        return Err((
+            "billing.period_invoiced",
+            "at",
+            format!(
+                "{day} falls in {}'s invoiced period {start}..{end}; cancel that invoice to bill it again",
+                e.tenant
+            ),
+        ));
+    }
+    Ok((quantity, day))
+}
+
 fn ingest_batch(
     tx: &Transaction<'_>,
     origin: &Origin,
@@ -821,13 +907,12 @@ fn ingest_batch(
     let card = current_card(tx, None)?;
     let periods = invoiced_periods(tx)?;
     let mut summary = IngestSummary::default();
-    let mut seen: HashSet<&str> = HashSet::with_capacity(offered.len());
     let mut first: Option<&str> = None;
     let mut last: Option<&str> = None;
     {
         let mut exists = tx.prepare_cached("SELECT 1 FROM ledger WHERE idempotency_key = ?1")?;
         let mut insert = tx.prepare_cached(
-            "INSERT INTO ledger (tenant, product, unit, version, quantity, resource_type, at, day, idempotency_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+            "INSERT INTO ledger (tenant, product, unit, version, quantity, resource_type, at, day, idempotency_key) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) ON CONFLICT (idempotency_key) DO NOTHING",
         )?;
         for o in offered {
             let mut reject = |key: Option<&str>, code: &'static str, field: &str, reason: String| {
@@ -853,63 +938,20 @@ fn ingest_batch(
                 }
             };
             let key = e.idempotency_key.as_str();
-            if seen.contains(key) || exists.exists(params![key])? {
-                summary.duplicates += 1;
-                continue;
-            }
-            let event = UsageEvent {
-                product: &e.product,
-                unit: &e.unit,
-                version: &e.version,
-                quantity: e.quantity,
-                resource_type: &e.resource_type,
-                tenant: &e.tenant,
-                idempotency_key: key,
-                at: e.at,
+            let (quantity, day) = match check_event(e, snapshot, card.as_ref(), &periods) {
+                Ok(ok) => ok,
+                // A key already in the ledger (or earlier in this batch, in this
+                // transaction) is a duplicate whatever else is wrong with the event.
+                Err(_) if exists.exists(params![key])? => {
+                    summary.duplicates += 1;
+                    continue;
+                }
+                Err((code, field, reason)) => {
+                    reject(Some(key), code, field, reason);
+                    continue;
+                }
             };
-            if let Err(r) = snapshot.accept_usage(&event) {
-                reject(Some(key), r.code, r.field, r.message());
-                continue;
-            }
-            let Ok(quantity) = i64::try_from(e.quantity) else {
-                reject(
-                    Some(key),
-                    "usage.invalid",
-                    "quantity",
-                    format!("`quantity` must be at most {}", i64::MAX),
-                );
-                continue;
-            };
-            let day = e.at.to_zoned(TimeZone::UTC).date();
-            if card
-                .as_ref()
-                .and_then(|c| c.rate_for(&e.unit, &e.version, day))
-                .is_none()
-            {
-                reject(
-                    Some(key),
-                    "billing.rate_missing",
-                    "unit",
-                    format!("no rate for {}@{} is effective on {day}", e.unit, e.version),
-                );
-                continue;
-            }
-            if let Some((start, end)) = periods
-                .get(&e.tenant)
-                .and_then(|ps| ps.iter().find(|(start, end)| *start <= day && day < *end))
-            {
-                reject(
-                    Some(key),
-                    "billing.period_invoiced",
-                    "at",
-                    format!(
-                        "{day} falls in {}'s invoiced period {start}..{end}; cancel that invoice to bill it again",
-                        e.tenant
-                    ),
-                );
-                continue;
-            }
-            insert.execute(params![
+            let inserted = insert.execute(params![
                 e.tenant,
                 e.product,
                 e.unit,
@@ -920,7 +962,10 @@ fn ingest_batch(
                 day.to_string(),
                 key
             ])?;
-            seen.insert(key);
+            if inserted == 0 {
+                summary.duplicates += 1;
+                continue;
+            }
             first = first.or(Some(key));
             last = Some(key);
             summary.accepted += 1;

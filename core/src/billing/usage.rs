@@ -206,6 +206,62 @@ const KEYS: [&str; 8] = [
 /// unknown keys are refused, `quantity` is a non-negative integer, `version` is
 /// semver or `v1`, `at` is an RFC 3339 timestamp with an offset.
 pub fn parse_line(text: &str) -> Result<UsageRecord, Malformed> {
+    // Fast path: a well-formed line reads straight into borrowed fields. Anything
+    // else takes the slow path below, which names the field at fault.
+    let fast = serde_json::from_str::<FastLine<'_>>(text);
+    if let Err(e) = &fast
+        && let Some(key) = e
+            .to_string()
+            .strip_prefix("duplicate field `")
+            .and_then(|r| r.split('`').next())
+    {
+        // A tree would keep the last value silently; a key given twice is malformed.
+        return Err(Malformed {
+            field: key.to_owned(),
+            reason: format!("`{key}` appears more than once"),
+            idempotency_key: None,
+        });
+    }
+    if let Ok(raw) = fast
+        && let Some(version) = parse_version(&raw.version)
+        && let Ok(at) = raw.at.parse::<Timestamp>()
+    {
+        return Ok(UsageRecord {
+            product: raw.product.into_owned(),
+            unit: raw.unit.into_owned(),
+            version,
+            quantity: raw.quantity,
+            resource_type: raw.resource_type.into_owned(),
+            tenant: raw.tenant.into_owned(),
+            idempotency_key: raw.idempotency_key.into_owned(),
+            at,
+        });
+    }
+    parse_line_slow(text)
+}
+
+/// A usage line read without building a JSON tree (strings borrowed unless escaped).
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FastLine<'a> {
+    #[serde(borrow)]
+    product: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    unit: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    version: std::borrow::Cow<'a, str>,
+    quantity: u64,
+    #[serde(borrow)]
+    resource_type: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    tenant: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    idempotency_key: std::borrow::Cow<'a, str>,
+    #[serde(borrow)]
+    at: std::borrow::Cow<'a, str>,
+}
+
+fn parse_line_slow(text: &str) -> Result<UsageRecord, Malformed> {
     let value: Json = serde_json::from_str(text).map_err(|e| Malformed {
         field: String::new(),
         reason: format!("not JSON: {e}"),
@@ -330,6 +386,11 @@ mod tests {
             let e = parse_line(line).unwrap_err();
             assert_eq!(e.field, field, "{line}: {}", e.reason);
         }
+        assert_eq!(parse_line(GOOD), parse_line_slow(GOOD));
+        let twice = GOOD.replace("\"tenant\":\"t\"", "\"tenant\":\"t\",\"tenant\":\"u\"");
+        assert_eq!(parse_line(&twice).unwrap_err().field, "tenant");
+        let escaped = GOOD.replace("\"tenant\":\"t\"", "\"tenant\":\"t\\u00e9\"");
+        assert_eq!(parse_line(&escaped).unwrap().tenant, "t\u{e9}");
         let e = parse_line(&GOOD.replace("\"at\":\"2026-11-03T10:00:00Z\"", "\"at\":1")).unwrap_err();
         assert_eq!(e.idempotency_key.as_deref(), Some("k"));
     }
