@@ -1074,7 +1074,7 @@ impl Billing {
     }
 }
 
-fn standard(py: Python<'_>, text: &str) -> PyResult<GateStandard> {
+pub(crate) fn standard(py: Python<'_>, text: &str) -> PyResult<GateStandard> {
     GateStandard::parse(text).ok_or_else(|| {
         errors::invalid_input(
             py,

@@ -2,7 +2,9 @@
 
 use gangway::{Date, Format, Stage};
 use pyo3::prelude::*;
-use pyo3::types::{PyDate, PyDateTime, PyDelta, PyDict, PyList, PyString, PyTzInfo};
+use pyo3::types::{
+    PyBool, PyDate, PyDateTime, PyDelta, PyDict, PyFloat, PyInt, PyList, PyMapping, PyString, PyTuple, PyTzInfo,
+};
 
 use crate::errors;
 
@@ -190,6 +192,125 @@ pub fn to_py<'py, T: serde::Serialize>(py: Python<'py>, value: &T) -> PyResult<B
     let json = serde_json::to_value(value)
         .map_err(|e| pyo3::exceptions::PyRuntimeError::new_err(format!("cannot convert to JSON: {e}")))?;
     json_to_py(py, &json)
+}
+
+/// How deep `py_to_json` follows nested lists and mappings (a self-referencing list
+/// would otherwise never end).
+const MAX_JSON_DEPTH: usize = 128;
+
+/// A Python value as JSON, for the core's serde types: `None`, `bool`, `int` (a
+/// whole number beyond 64 bits becomes a float, as when serde_json reads it),
+/// finite `float`, `str`, lists and tuples, mappings with `str` keys (in order), a
+/// `datetime.date` or aware `datetime.datetime` as its ISO text, and any object with
+/// a `to_dict()` method (a `FlowArtifact`, …) as that. `Err` says where and why.
+pub fn py_to_json(value: &Bound<'_, PyAny>) -> Result<serde_json::Value, String> {
+    to_json_at(value, "", 0)
+}
+
+fn to_json_at(value: &Bound<'_, PyAny>, at: &str, depth: usize) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    let py_err = |e: PyErr| format!("{}{e}", where_(at));
+    if depth > MAX_JSON_DEPTH {
+        return Err(format!("{}nested more than {MAX_JSON_DEPTH} levels deep", where_(at)));
+    }
+    if value.is_none() {
+        return Ok(Value::Null);
+    }
+    if let Ok(b) = value.cast::<PyBool>() {
+        return Ok(Value::Bool(b.is_true()));
+    }
+    if value.is_instance_of::<PyInt>() {
+        if let Ok(i) = value.extract::<i64>() {
+            return Ok(Value::from(i));
+        }
+        if let Ok(u) = value.extract::<u64>() {
+            return Ok(Value::from(u));
+        }
+        let f: f64 = value.extract().map_err(py_err)?;
+        return serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{}{f} is not a finite number", where_(at)));
+    }
+    if let Ok(f) = value.cast::<PyFloat>() {
+        let f = f.value();
+        return serde_json::Number::from_f64(f)
+            .map(Value::Number)
+            .ok_or_else(|| format!("{}{f} is not a finite number", where_(at)));
+    }
+    if let Ok(s) = value.cast::<PyString>() {
+        return Ok(Value::String(s.to_cow().map_err(py_err)?.into_owned()));
+    }
+    if value.is_instance_of::<PyDate>() {
+        if value.is_instance_of::<PyDateTime>() && value.getattr("tzinfo").map_err(py_err)?.is_none() {
+            return Err(format!(
+                "{}a datetime must be timezone-aware (e.g. datetime.now(timezone.utc))",
+                where_(at)
+            ));
+        }
+        let text: String = value
+            .call_method0("isoformat")
+            .and_then(|t| t.extract())
+            .map_err(py_err)?;
+        return Ok(Value::String(text));
+    }
+    if value.is_instance_of::<PyList>() || value.is_instance_of::<PyTuple>() {
+        let mut out = Vec::new();
+        for (i, item) in value.try_iter().map_err(py_err)?.enumerate() {
+            out.push(to_json_at(&item.map_err(py_err)?, &format!("{at}[{i}]"), depth + 1)?);
+        }
+        return Ok(Value::Array(out));
+    }
+    if let Ok(map) = value.cast::<PyMapping>() {
+        let mut out = serde_json::Map::new();
+        for item in map.items().map_err(py_err)?.iter() {
+            let (k, v): (Bound<'_, PyAny>, Bound<'_, PyAny>) = item.extract().map_err(py_err)?;
+            let Ok(key) = k.cast::<PyString>() else {
+                return Err(format!("{}keys must be strings, not {}", where_(at), type_name(&k)));
+            };
+            let key = key.to_cow().map_err(py_err)?.into_owned();
+            let inner = to_json_at(&v, &format!("{at}[{}]", repr_str(value.py(), &key)), depth + 1)?;
+            out.insert(key, inner);
+        }
+        return Ok(Value::Object(out));
+    }
+    if let Ok(to_dict) = value.getattr("to_dict")
+        && to_dict.is_callable()
+    {
+        let dict = to_dict.call0().map_err(py_err)?;
+        return to_json_at(&dict, at, depth + 1);
+    }
+    Err(format!("{}a {} is not a JSON value", where_(at), type_name(value)))
+}
+
+fn where_(at: &str) -> String {
+    if at.is_empty() {
+        String::new()
+    } else {
+        format!("{at}: ")
+    }
+}
+
+/// A core value read from Python objects through its JSON form (the core's serde
+/// rules: unknown keys refused, dates as `YYYY-MM-DD`, timestamps as RFC 3339). A
+/// value that does not fit raises `InvalidInputError` with `code`, `argument` as its
+/// path, and what the core says.
+pub fn from_py<T: serde::de::DeserializeOwned>(
+    py: Python<'_>,
+    value: &Bound<'_, PyAny>,
+    code: &str,
+    argument: &str,
+) -> PyResult<T> {
+    let json = py_to_json(value)
+        .map_err(|e| errors::invalid_input(py, code, argument, format!("{argument}{}", with_colon(&e))))?;
+    serde_json::from_value(json).map_err(|e| errors::invalid_input(py, code, argument, format!("{argument}: {e}")))
+}
+
+fn with_colon(detail: &str) -> String {
+    if detail.starts_with('[') {
+        detail.to_owned()
+    } else {
+        format!(": {detail}")
+    }
 }
 
 /// `repr()` of a Python string, for `__repr__` methods.

@@ -104,6 +104,7 @@ pub fn store_error(py: Python<'_>, err: &gangway::StoreError) -> PyErr {
         E::Billing(e) => billing_error(py, e),
         E::InvoiceTransition(t) => transition_error(py, err, t.state.as_str(), t.operation.as_str(), &t.blockers),
         E::PoTransition(t) => transition_error(py, err, t.state.as_str(), t.operation.as_str(), &t.blockers),
+        E::Checklist(gangway::checklist::store::RunError::Template(t)) => template_error(py, t, None),
         E::IdempotencyConflict { .. }
         | E::InvoiceNotFound(_)
         | E::PoNotFound(_)
@@ -117,6 +118,91 @@ pub fn store_error(py: Python<'_>, err: &gangway::StoreError) -> PyErr {
             Err(e) => e,
         },
     }
+}
+
+/// `ChecklistError` for a checklist template that does not read: the first
+/// problem's code, path, line and column, every problem, and the canonical JSON
+/// (`{"error": {"code", "problems"}}`, the same bytes as Rust and the CLI).
+pub fn template_error(py: Python<'_>, err: &gangway::checklist::TemplateError, source_name: Option<&str>) -> PyErr {
+    let problems: Vec<ProblemRow<'_>> = err
+        .problems
+        .iter()
+        .map(|p| {
+            (
+                p.code,
+                p.path.as_str(),
+                Some(p.line),
+                Some(p.column),
+                p.message.as_str(),
+            )
+        })
+        .collect();
+    checklist_problems(py, err.code(), &problems, Some(err.to_json()), source_name)
+}
+
+/// One checklist problem: `(code, path, line, column, message)`.
+pub type ProblemRow<'a> = (&'a str, &'a str, Option<u32>, Option<u32>, &'a str);
+
+/// `ChecklistError` carrying `problems`; the error's own fields are the first
+/// problem's.
+pub fn checklist_problems(
+    py: Python<'_>,
+    code: &str,
+    problems: &[ProblemRow<'_>],
+    json: Option<String>,
+    source_name: Option<&str>,
+) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let first = problems.first();
+        let kw = kwargs(
+            py,
+            code,
+            first.map(|p| p.1),
+            first.and_then(|p| p.2),
+            first.and_then(|p| p.3),
+        )?;
+        let problem_cls = class(py, "ChecklistProblem")?;
+        let list = PyList::empty(py);
+        for (code, path, line, column, message) in problems {
+            list.append(problem_cls.call1((*code, *path, *line, *column, *message))?)?;
+        }
+        kw.set_item("problems", list)?;
+        kw.set_item("json", json)?;
+        kw.set_item("source_name", source_name)?;
+        let message = first.map_or_else(|| "invalid checklist template".to_owned(), |p| p.4.to_owned());
+        Ok(raise(py, "ChecklistError", message, &kw))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// `ChecklistError` for a probe or flow that cannot start or go on
+/// (`checklist.input_missing` with the missing `parameters` and `secrets`,
+/// `checklist.not_automatic`, `checklist.flow_finished`).
+pub fn checklist_error(py: Python<'_>, err: &gangway::checklist::ChecklistError, path: Option<&str>) -> PyErr {
+    let build = || -> PyResult<PyErr> {
+        let kw = kwargs(py, err.code(), path, None, None)?;
+        if let gangway::checklist::ChecklistError::InputMissing { parameters, secrets } = err {
+            kw.set_item("missing_parameters", parameters.clone())?;
+            kw.set_item("missing_secrets", secrets.clone())?;
+        }
+        Ok(raise(py, "ChecklistError", err.to_string(), &kw))
+    };
+    build().unwrap_or_else(|e| e)
+}
+
+/// `ChecklistError` with a code and a message only (`checklist.unknown_item`, …);
+/// `path` names the argument at fault.
+pub fn checklist_refusal(py: Python<'_>, code: &str, path: Option<&str>, message: String) -> PyErr {
+    match kwargs(py, code, path, None, None) {
+        Ok(kw) => raise(py, "ChecklistError", message, &kw),
+        Err(e) => e,
+    }
+}
+
+/// `ChecklistError` for adoption rows or thresholds the core cannot evaluate
+/// (`adoption.duplicate_week`, `adoption.invalid_row`, `adoption.invalid_threshold`).
+pub fn adoption_error(py: Python<'_>, err: &gangway::checklist::AdoptionError) -> PyErr {
+    checklist_refusal(py, err.code(), None, err.to_string())
 }
 
 /// `BillingError`: money, rate-card, period and rating errors with their codes

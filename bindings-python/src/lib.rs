@@ -6,6 +6,7 @@
 //! (exceptions, notebook views) live in `python/gangway/`.
 
 mod billing;
+mod checklist;
 mod convert;
 mod errors;
 mod guard;
@@ -315,5 +316,6 @@ fn _gangway(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(store::generate_audit_key, m)?)?;
     billing::register(m)?;
     records::register(m)?;
+    checklist::register(m)?;
     Ok(())
 }

@@ -587,6 +587,195 @@ impl Store {
         crate::records::write_bundle(self, py, packet_id, directory, as_of)
     }
 
+    /// Starts a run of `template` (its text is kept with the run, so the run stays
+    /// evaluable when the template changes) with `parameters`, exactly the template's
+    /// (`checklist.parameter_missing`, `checklist.unknown_parameter` otherwise). Ids
+    /// are `RUN-000001`, … in order. Audited (`checklist.run.new`).
+    #[pyo3(signature = (template, *, parameters = None, actor, at = None, request_id = None))]
+    fn new_checklist_run(
+        &self,
+        py: Python<'_>,
+        template: &Bound<'_, crate::checklist::ChecklistTemplate>,
+        parameters: Option<std::collections::BTreeMap<String, String>>,
+        actor: String,
+        at: Option<&Bound<'_, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<crate::checklist::StoredChecklistRun> {
+        crate::checklist::new_run(self, py, template, parameters, actor, at, request_id)
+    }
+
+    /// One stored run (`checklist.run_not_found` when there is none).
+    fn checklist_run(&self, py: Python<'_>, run_id: String) -> PyResult<crate::checklist::StoredChecklistRun> {
+        crate::checklist::run(self, py, run_id)
+    }
+
+    /// Every stored run (whose `packet_id` parameter is `packet_id`, when given), by id.
+    #[pyo3(signature = (*, packet_id = None))]
+    fn checklist_runs(
+        &self,
+        py: Python<'_>,
+        packet_id: Option<String>,
+    ) -> PyResult<Vec<crate::checklist::StoredChecklistRun>> {
+        crate::checklist::runs(self, py, packet_id)
+    }
+
+    /// Checks a manual item `"done"` or `"failed"` with evidence references (and a
+    /// note); a waiver it had is withdrawn. Returns the item record. Refused with
+    /// `checklist.wrong_kind` (a probe, flow or gate item), `checklist.evidence_missing`,
+    /// `checklist.unknown_item`, `checklist.run_not_found`. Audited.
+    #[pyo3(signature = (run_id, item, state, *, evidence = Vec::new(), note = None, actor, at = None, request_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn check_item<'py>(
+        &self,
+        py: Python<'py>,
+        run_id: String,
+        item: String,
+        state: &str,
+        evidence: Vec<String>,
+        note: Option<String>,
+        actor: String,
+        at: Option<&Bound<'py, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::checklist::check_item(self, py, run_id, item, state, evidence, note, actor, at, request_id)
+    }
+
+    /// Waives an item (of any kind) until `expires` (a date; from the next day it
+    /// counts as open again), owned by `owner` for `reason`. Returns the item record.
+    /// `checklist.waiver_invalid` for a blank owner or reason or an expiry before
+    /// today (`at`'s date). Audited.
+    #[pyo3(signature = (run_id, item, *, owner, reason, expires, actor, at = None, request_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn waive_item<'py>(
+        &self,
+        py: Python<'py>,
+        run_id: String,
+        item: String,
+        owner: String,
+        reason: String,
+        expires: &Bound<'py, PyAny>,
+        actor: String,
+        at: Option<&Bound<'py, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::checklist::waive_item(self, py, run_id, item, owner, reason, expires, actor, at, request_id)
+    }
+
+    /// Adds a known gap (what is missing, who owns it, the last day it may stay open).
+    /// Returns `{text, owner, due}`. `checklist.invalid` for a blank text or owner.
+    /// Audited.
+    #[pyo3(signature = (run_id, text, *, owner, due, actor, at = None, request_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn add_known_gap<'py>(
+        &self,
+        py: Python<'py>,
+        run_id: String,
+        text: String,
+        owner: String,
+        due: &Bound<'py, PyAny>,
+        actor: String,
+        at: Option<&Bound<'py, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::checklist::add_gap(self, py, run_id, text, owner, due, actor, at, request_id)
+    }
+
+    /// Sets the given fields of the run's decision record (`technical_owner` signs off
+    /// at `at`); returns the whole record. `checklist.invalid` when none is given or
+    /// one is blank. Audited.
+    #[pyo3(signature = (run_id, *, technical_owner = None, rollback_authority = None, support_channel = None, support_sla = None, actor, at = None, request_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn set_decision<'py>(
+        &self,
+        py: Python<'py>,
+        run_id: String,
+        technical_owner: Option<String>,
+        rollback_authority: Option<String>,
+        support_channel: Option<String>,
+        support_sla: Option<String>,
+        actor: String,
+        at: Option<&Bound<'py, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::checklist::set_decision(
+            self,
+            py,
+            run_id,
+            technical_owner,
+            rollback_authority,
+            support_channel,
+            support_sla,
+            actor,
+            at,
+            request_id,
+        )
+    }
+
+    /// Records (or replaces) one week of adoption figures (`{week, shifts_in_scope,
+    /// shifts_recorded, …}`) and returns the adoption verdict over every row with the
+    /// run's thresholds (`adoption.invalid_row` refuses it). Audited.
+    #[pyo3(signature = (run_id, row, *, actor, at = None, request_id = None))]
+    fn record_adoption_week(
+        &self,
+        py: Python<'_>,
+        run_id: String,
+        row: &Bound<'_, PyAny>,
+        actor: String,
+        at: Option<&Bound<'_, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<crate::checklist::AdoptionVerdict> {
+        crate::checklist::record_week(self, py, run_id, row, actor, at, request_id)
+    }
+
+    /// Sets the run's adoption thresholds (each defaulting to the seed's) and returns
+    /// the adoption verdict under them (`adoption.invalid_threshold`). Audited.
+    #[pyo3(signature = (run_id, thresholds, *, actor, at = None, request_id = None))]
+    fn set_adoption_thresholds(
+        &self,
+        py: Python<'_>,
+        run_id: String,
+        thresholds: &Bound<'_, PyAny>,
+        actor: String,
+        at: Option<&Bound<'_, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<crate::checklist::AdoptionVerdict> {
+        crate::checklist::set_thresholds(self, py, run_id, thresholds, actor, at, request_id)
+    }
+
+    /// Records the artifact of running a probe or flow item (`FlowRun.artifact()`,
+    /// redacted); the item's state follows its outcome unless it is waived. Returns
+    /// the item record. `checklist.wrong_kind` for a manual or gate item. Audited.
+    #[pyo3(signature = (run_id, item, artifact, *, actor, at = None, request_id = None))]
+    #[allow(clippy::too_many_arguments)]
+    fn record_result<'py>(
+        &self,
+        py: Python<'py>,
+        run_id: String,
+        item: String,
+        artifact: &Bound<'py, crate::checklist::FlowArtifact>,
+        actor: String,
+        at: Option<&Bound<'py, PyAny>>,
+        request_id: Option<String>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        crate::checklist::record_result(self, py, run_id, item, artifact, actor, at, request_id)
+    }
+
+    /// The run's verdict on `as_of` (default today) with its gate facts resolved from
+    /// the store: a billing gate is the tenant's provisioning gate under `standard`
+    /// (`"paid"` or `"po_approved"`; without one, billing gates are not satisfied), a
+    /// stage gate the stored packet's progress, the adoption gate the run's weekly
+    /// rows.
+    #[pyo3(signature = (run_id, as_of = None, standard = None))]
+    fn checklist_verdict(
+        &self,
+        py: Python<'_>,
+        run_id: String,
+        as_of: Option<&Bound<'_, PyAny>>,
+        standard: Option<&str>,
+    ) -> PyResult<crate::checklist::ChecklistVerdict> {
+        crate::checklist::verdict(self, py, run_id, as_of, standard)
+    }
+
     /// Billing on this store: rate cards, the usage ledger, invoices, purchase
     /// orders and the provisioning gate (the same as `gangway.Billing(store)`).
     fn billing(slf: Bound<'_, Self>) -> crate::billing::Billing {

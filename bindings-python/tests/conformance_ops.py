@@ -1,4 +1,5 @@
-"""The corpus operations that drive the store, billing, the guards and the scanner.
+"""The corpus operations that drive the store, billing, the guards and the scanner,
+and the case readers every operation shares.
 
 Mirrors ``conformance/src/store_ops.rs`` (``store_ops``, ``audit_verify``),
 ``conformance/src/billing_ops.rs`` (``billing_ops``) and ``conformance/src/guard.rs``
@@ -47,6 +48,70 @@ CaseLoader.add_implicit_resolver(
 
 def load_case(text: str) -> Any:
     return yaml.load(text, Loader=CaseLoader)
+
+
+class TypedLoader(yaml.SafeLoader):  # type: ignore[misc]
+    """YAML for the values the Rust runner reads as JSON values or into the core's
+    types (``facts``, ``thresholds``, ``assertions``, ``response``, data files that
+    are not JSON), typed the way serde-saphyr infers a plain scalar: null (``~``,
+    ``null``, empty), a boolean (``true``/``false``/``yes``/``no``/``on``/``off``/``y``/
+    ``n``, any case), an integer (decimal without leading zeros, ``0x``, ``0o``; beyond
+    64 bits a float), a float (``1.5``, ``1e3``, ``.inf``, ``.nan``), else text. Quoted
+    scalars are text; dates stay text."""
+
+    yaml_implicit_resolvers: ClassVar[dict[Any, Any]] = {}
+
+
+_U64 = 2**64
+_I64_MIN = -(2**63)
+_DIGITS = list("0123456789")
+TypedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:null", re.compile(r"^(?:~|null|Null|NULL|)$"), ["~", "n", "N", ""]
+)
+TypedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:bool",
+    re.compile(r"^(?i:y|yes|n|no|true|false|on|off)$"),
+    list("yYnNtTfFoO"),
+)
+TypedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:int",
+    re.compile(r"^[-+]?(?:0|[1-9][0-9]*|0x[0-9a-fA-F]+|0o[0-7]+)$"),
+    [*_DIGITS, "-", "+"],
+)
+TypedLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(
+        r"^(?:[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)(?:[eE][-+]?[0-9]+)?"
+        r"|[-+]?\.(?:inf|Inf|INF)|\.(?:nan|NaN|NAN))$"
+    ),
+    [*_DIGITS, "-", "+", "."],
+)
+
+
+def _typed_bool(loader: TypedLoader, node: yaml.ScalarNode) -> bool:
+    return str(loader.construct_scalar(node)).lower() in ("y", "yes", "true", "on")
+
+
+def _typed_int(loader: TypedLoader, node: yaml.ScalarNode) -> int | float:
+    text = str(loader.construct_scalar(node))
+    sign, digits = (-1, text[1:]) if text.startswith("-") else (1, text.lstrip("+"))
+    base = 16 if digits.startswith("0x") else 8 if digits.startswith("0o") else 10
+    value = sign * int(digits[2:] if base != 10 else digits, base)
+    return value if _I64_MIN <= value < _U64 else float(value)
+
+
+def _typed_float(loader: TypedLoader, node: yaml.ScalarNode) -> float:
+    text = str(loader.construct_scalar(node)).lower()
+    return float(text.replace(".inf", "inf").replace(".nan", "nan"))
+
+
+TypedLoader.add_constructor("tag:yaml.org,2002:bool", _typed_bool)
+TypedLoader.add_constructor("tag:yaml.org,2002:int", _typed_int)
+TypedLoader.add_constructor("tag:yaml.org,2002:float", _typed_float)
+
+
+def load_typed(text: str) -> Any:
+    return yaml.load(text, Loader=TypedLoader)
 
 
 def read(path: Path) -> str:

@@ -8,9 +8,11 @@ byte for byte with ``expected.json``. Adding a case needs no code here.
 from __future__ import annotations
 
 import datetime
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import checklist_ops
 import conformance_ops
 import gangway
 import pytest
@@ -40,16 +42,37 @@ _FIELDS = {
     "public_key",
     # guard and scan
     "checks",
+    # the checklist operations (checklist_ops.py)
+    "template",
+    "run",
+    "facts",
+    "assertions",
+    "response",
+    "item",
+    "params",
+    "secrets",
+    "responses",
+    "rows",
+    "thresholds",
+    "from",
+    "to",
+    "packet_records",
 }
 
-# The operations that drive the store, billing, the guards and the scanner:
-# conformance_ops.py.
-_OPERATIONS = {
+# The operations that drive the store, billing, the guards and the scanner
+# (conformance_ops.py) and the checklist engine (checklist_ops.py).
+_OPERATIONS: dict[str, Callable[[Path, str, CaseSpec], str]] = {
     "store_ops": conformance_ops.run_store_ops,
     "billing_ops": conformance_ops.run_billing_ops,
     "audit_verify": conformance_ops.run_audit_verify,
     "guard": conformance_ops.run_guard,
     "scan": conformance_ops.run_scan,
+    "checklist_template": checklist_ops.run_template,
+    "checklist_eval": checklist_ops.run_eval,
+    "probe_eval": checklist_ops.run_probe,
+    "flow_replay": checklist_ops.run_flow,
+    "adoption": checklist_ops.run_adoption,
+    "forecast": checklist_ops.run_forecast,
 }
 
 
@@ -65,10 +88,22 @@ def discover(root: Path) -> list[Path]:
     return sorted(cases, key=lambda c: f"{c.parent.name}/{c.name}")
 
 
-class CaseSpec:
-    """What ``case.yaml`` says (unknown fields are refused, as in the Rust runner)."""
+def _text_map(f: conformance_ops.Fields, key: str) -> dict[str, str]:
+    """A ``BTreeMap<String, String>`` field (default empty)."""
+    value = f.raw.get(key)
+    if value is None:
+        return {}
+    if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
+        raise ValueError(f"{f.where}: `{key}` must map names to strings")
+    return value
 
-    def __init__(self, raw: Any, name: str) -> None:
+
+class CaseSpec:
+    """What ``case.yaml`` says (unknown fields are refused, as in the Rust runner).
+    ``typed`` is the same document read with JSON types, for the fields the Rust
+    runner reads as JSON values or into the core's types."""
+
+    def __init__(self, raw: Any, name: str, typed: Any = None) -> None:
         f = conformance_ops.Fields(raw, f"{name}: case.yaml", _FIELDS)
         self.description: str = f.text("description")
         self.operation: str = f.text_or("operation", "validate")
@@ -88,12 +123,29 @@ class CaseSpec:
         self.checkpoint: str | None = f.optional_text("checkpoint")
         self.public_key: str | None = f.optional_text("public_key")
         self.checks: list[Any] = f.values("checks")
+        # The checklist operations (conformance/src/checklist_ops.rs).
+        typed = typed if isinstance(typed, dict) else {}
+        self.template: str | None = f.optional_text("template")
+        self.run: str | None = f.optional_text("run")
+        self.facts: Any = typed.get("facts")
+        self.assertions: list[Any] = typed.get("assertions") or []
+        self.response: Any = typed.get("response")
+        self.item: str | None = f.optional_text("item")
+        self.params: dict[str, str] = _text_map(f, "params")
+        self.secrets: dict[str, str] = _text_map(f, "secrets")
+        self.responses: str | None = f.optional_text("responses")
+        self.rows: str | None = f.optional_text("rows")
+        self.thresholds: Any = typed.get("thresholds")
+        self.from_: str | None = f.optional_text("from")
+        self.to: str | None = f.optional_text("to")
+        self.packet_records: list[str | None] = f.values("packet_records")
 
 
 def run(case: Path) -> str:
     """Runs a case and returns its canonical output (what ``expected.json`` must hold)."""
     name = f"{case.parent.name}/{case.name}"
-    spec = CaseSpec(conformance_ops.load_case(read(case / "case.yaml")), name)
+    text = read(case / "case.yaml")
+    spec = CaseSpec(conformance_ops.load_case(text), name, conformance_ops.load_typed(text))
     # As the Rust runner does, refuse a malformed date before anything else.
     if len(spec.as_of) != 10:
         raise ValueError(f"{name}: bad as_of `{spec.as_of}`")

@@ -10,6 +10,10 @@ reports, byte for byte. ::
     report = gangway.validate_packet(packet, registry, as_of="2026-11-22")
     report.ok, report.findings, report.to_json()
 
+Checklists (templates, runs, verdicts, probes and flows driven from Python, adoption
+metrics) are ``gangway.ChecklistTemplate``, ``evaluate_checklist``, ``FlowRun`` and the
+store's ``new_checklist_run`` / ``checklist_verdict``.
+
 Every exception the library raises is a ``gangway.GangwayError``.
 """
 
@@ -17,6 +21,8 @@ from __future__ import annotations
 
 from ._errors import (
     BillingError,
+    ChecklistError,
+    ChecklistProblem,
     FileError,
     GangwayError,
     InvalidInputError,
@@ -28,6 +34,7 @@ from ._errors import (
     StoreError,
 )
 from ._gangway import (
+    BUILTIN_TEMPLATES,
     CURRENCIES,
     ENTRY_STATES,
     EVIDENCE_KINDS,
@@ -36,10 +43,19 @@ from ._gangway import (
     REVIEW_ROLES,
     SEVERITIES,
     STAGES,
+    AdoptionVerdict,
     Billing,
+    ChecklistItem,
+    ChecklistRun,
+    ChecklistSection,
+    ChecklistTemplate,
+    ChecklistVerdict,
     Entry,
     EvidenceRecord,
     Finding,
+    FlowArtifact,
+    FlowRequest,
+    FlowRun,
     GateDecision,
     Guards,
     IngestSummary,
@@ -64,14 +80,19 @@ from ._gangway import (
     Snapshot,
     StageStatus,
     Store,
+    StoredChecklistRun,
     Suggestion,
     __version__,
     can_change_state,
+    check_response,
+    evaluate_adoption,
+    evaluate_checklist,
     forecast_packet,
     generate_audit_key,
     json_schema,
     owner_of,
     progress,
+    replay_flow,
     review_matrix,
     rules,
     scan,
@@ -86,6 +107,7 @@ from ._gangway import (
 )
 
 __all__ = [
+    "BUILTIN_TEMPLATES",
     "CURRENCIES",
     "ENTRY_STATES",
     "EVIDENCE_KINDS",
@@ -94,12 +116,23 @@ __all__ = [
     "REVIEW_ROLES",
     "SEVERITIES",
     "STAGES",
+    "AdoptionVerdict",
     "Billing",
     "BillingError",
+    "ChecklistError",
+    "ChecklistItem",
+    "ChecklistProblem",
+    "ChecklistRun",
+    "ChecklistSection",
+    "ChecklistTemplate",
+    "ChecklistVerdict",
     "Entry",
     "EvidenceRecord",
     "FileError",
     "Finding",
+    "FlowArtifact",
+    "FlowRequest",
+    "FlowRun",
     "GangwayError",
     "GateDecision",
     "Guards",
@@ -132,14 +165,19 @@ __all__ = [
     "StageStatus",
     "Store",
     "StoreError",
+    "StoredChecklistRun",
     "Suggestion",
     "__version__",
     "can_change_state",
+    "check_response",
+    "evaluate_adoption",
+    "evaluate_checklist",
     "forecast_packet",
     "generate_audit_key",
     "json_schema",
     "owner_of",
     "progress",
+    "replay_flow",
     "review_matrix",
     "rules",
     "scan",

@@ -1,4 +1,4 @@
-"""Notebook views of reports, invoices and review records: ``_repr_html_`` and ``to_pandas``.
+"""Notebook views of reports, invoices, review records and checklists: ``_repr_html_`` and ``to_pandas``.
 
 Presentation only: everything shown here is read from the report objects, which
 come from the core unchanged.
@@ -14,7 +14,18 @@ from typing import TYPE_CHECKING, Any
 from ._errors import MissingDependencyError
 
 if TYPE_CHECKING:
-    from ._gangway import Finding, Invoice, Progress, Records, Report, ReviewStatus, SignOff
+    from ._gangway import (
+        AdoptionVerdict,
+        ChecklistTemplate,
+        ChecklistVerdict,
+        Finding,
+        Invoice,
+        Progress,
+        Records,
+        Report,
+        ReviewStatus,
+        SignOff,
+    )
 
 _COLOURS = {"error": "#b42318", "warning": "#b54708"}
 _BACKGROUNDS = {"error": "#fee4e2", "warning": "#fef0c7"}
@@ -220,6 +231,156 @@ def records_html(records: Records) -> str:
         f"<table><thead><tr>{head_e}</tr></thead><tbody>{evidence}</tbody></table>"
     )
     return f'<div class="gangway">{_STYLE}{summary}{tables}</div>'
+
+
+_ITEM_STATES = {
+    "done": ("#067647", "done"),
+    "waived": ("#b54708", "waived"),
+    "open": ("#344054", "open"),
+    "failed": ("#b42318", "failed"),
+    "waiver_lapsed": ("#b42318", "waiver lapsed"),
+    "evidence_missing": ("#b54708", "evidence missing"),
+}
+
+
+def _state(status: str) -> str:
+    colour, text = _ITEM_STATES.get(status, ("#344054", status))
+    return f'<span style="color:{colour};font-weight:bold">{_e(text)}</span>'
+
+
+def _complete(ok: bool, yes: str = "complete", no: str = "not complete") -> str:
+    colour = "#067647" if ok else "#b42318"
+    return f'<span style="color:{colour};font-weight:bold">{_e(yes if ok else no)}</span>'
+
+
+def _blocker(b: dict[str, Any]) -> str:
+    kind = b.get("kind")
+    if kind == "item":
+        return f"<code>{_e(b['key'])}</code> is {_state(b['status'])}"
+    if kind == "section":
+        return f"section <code>{_e(b['id'])}</code> is incomplete"
+    if kind == "decision_record":
+        return f"decision record lacks {_e(', '.join(b['missing']))}"
+    if kind == "overdue_gap":
+        return f"gap &ldquo;{_e(b['text'])}&rdquo; ({_e(b['owner'])}) was due {_e(b['due'])}"
+    return _e(json.dumps(b))
+
+
+def _item_detail(item: dict[str, Any]) -> str:
+    parts = []
+    if item.get("reason"):
+        parts.append(_e(item["reason"]))
+    if item.get("waiver_expires"):
+        parts.append(f"waiver until {_e(item['waiver_expires'])}")
+    if item.get("by"):
+        when = f" at {_e(item['at'])}" if item.get("at") else ""
+        parts.append(f"by {_e(item['by'])}{when}")
+    return "<br>".join(parts)
+
+
+def checklist_verdict_html(verdict: ChecklistVerdict) -> str:
+    """The summary, one table per section (each item's text, kind, status and detail),
+    the exit criteria with what blocks them, the decision record, overdue gaps and the
+    run's problems."""
+    template = verdict.template
+    counts = verdict.counts
+    run = f" &mdash; <code>{_e(verdict.run_id)}</code>" if verdict.run_id else ""
+    tally = ", ".join(
+        f"{counts[k]} {k.replace('_', ' ')}"
+        for k in ("done", "waived", "open", "failed", "waiver_lapsed", "evidence_missing")
+        if counts.get(k)
+    )
+    summary = (
+        f"<p>{_complete(verdict.complete)}: <b>{_e(template.title)}</b> "
+        f"(<code>{_e(verdict.template_id)}</code>){run} as of {_e(verdict.as_of.isoformat())}: "
+        f"{counts['total']} items: {_e(tally)}</p>"
+    )
+    items = {i["key"]: i for i in verdict.items}
+    sections = {s["id"]: s for s in verdict.sections}
+    parts = [summary]
+    head = "".join(f"<th>{h}</th>" for h in ["item", "text", "kind", "status", "detail"])
+    for section in template.sections:
+        state = sections.get(section.id, {})
+        parts.append(
+            f"<h4>{_e(section.title)} <small>({_complete(bool(state.get('complete')))})</small></h4>"
+        )
+        rows = []
+        for item in section.items:
+            v = items.get(item.key, {})
+            rows.append(
+                f"<tr><td><code>{_e(item.key)}</code></td><td>{_e(item.text)}</td>"
+                f"<td>{_e(item.kind)}</td><td>{_state(v.get('status', 'open'))}</td>"
+                f"<td>{_item_detail(v)}</td></tr>"
+            )
+        parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    texts = {c["id"]: c["text"] for c in template.exit_criteria}
+    rows = [
+        f"<tr><td><code>{_e(c['id'])}</code></td><td>{_e(texts.get(c['id'], ''))}</td>"
+        f"<td>{_complete(c['met'], 'met', 'not met')}</td>"
+        f"<td>{'<br>'.join(_blocker(b) for b in c['blocking'])}</td></tr>"
+        for c in verdict.exit_criteria
+    ]
+    head = "".join(f"<th>{h}</th>" for h in ["criterion", "text", "verdict", "blocked by"])
+    parts.append("<h4>Exit criteria</h4>")
+    parts.append(f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>")
+    decision = verdict.decision_record
+    lacks = "" if decision["complete"] else f": lacks {_e(', '.join(decision['missing']))}"
+    parts.append(f"<p>Decision record: {_complete(decision['complete'])}{lacks}</p>")
+    if verdict.overdue_gaps:
+        gaps = "".join(
+            f"<li>{_e(g['text'])} ({_e(g['owner'])}), due {_e(g['due'])}</li>" for g in verdict.overdue_gaps
+        )
+        parts.append(f"<p>Overdue gaps:</p><ul>{gaps}</ul>")
+    if verdict.problems:
+        problems = "".join(
+            f"<li><code>{_e(p['code'])}</code>: {_e(p['message'])}</li>" for p in verdict.problems
+        )
+        parts.append(f"<p>Problems with the run:</p><ul>{problems}</ul>")
+    return f'<div class="gangway">{_STYLE}{"".join(parts)}</div>'
+
+
+def checklist_template_html(template: ChecklistTemplate) -> str:
+    """The template's sections and items, and its exit criteria."""
+    params = ", ".join(f"<code>{_e(p)}</code>" for p in template.parameters) or "none"
+    secrets = ", ".join(f"<code>{_e(s)}</code>" for s in template.secret_names) or "none"
+    summary = (
+        f"<p><b>{_e(template.title)}</b> (<code>{_e(template.id)}</code>): parameters {params}; "
+        f"secrets {secrets}</p>"
+    )
+    rows = [
+        f"<tr><td>{_e(section.title)}</td><td><code>{_e(item.key)}</code></td>"
+        f"<td>{_e(item.kind)}</td><td>{_e(item.text)}</td></tr>"
+        for section in template.sections
+        for item in section.items
+    ]
+    head = "".join(f"<th>{h}</th>" for h in ["section", "item", "kind", "text"])
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    criteria = "".join(
+        f"<li><code>{_e(c['id'])}</code>: {_e(c['text'])}</li>" for c in template.exit_criteria
+    )
+    return f'<div class="gangway">{_STYLE}{summary}{table}<p>Exit criteria:</p><ul>{criteria}</ul></div>'
+
+
+def adoption_html(adoption: AdoptionVerdict) -> str:
+    """Each week's coverage against its bar, and the permission-error trend."""
+    trend = adoption.permission_errors
+    summary = (
+        f"<p>Thresholds {_complete(adoption.thresholds_met, 'met', 'not met')}; "
+        f"{adoption.weeks_as_primary} week(s) as the primary tool "
+        f"({_complete(adoption.primary_tool, 'enough', 'not enough')}); permission errors "
+        f"{_complete(trend['pass'], 'trend to zero', 'do not trend to zero')}</p>"
+    )
+    rows = [
+        f"<tr><td>{w['week']}</td><td>{w['recorded_percent']}%</td><td>{w['threshold_percent']}%</td>"
+        f"<td>{_complete(w['pass'], 'pass', 'fail')}</td><td>{'yes' if w['primary'] else ''}</td>"
+        f"<td>{w['permission_errors']}</td><td>{_e('; '.join(w['reasons']))}</td></tr>"
+        for w in adoption.weeks
+    ]
+    head = "".join(
+        f"<th>{h}</th>" for h in ["week", "recorded", "bar", "verdict", "primary", "permission errors", "why"]
+    )
+    table = f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
+    return f'<div class="gangway">{_STYLE}{summary}{table}</div>'
 
 
 def _pandas(what: str) -> Any:

@@ -16,6 +16,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "BillingError",
+    "ChecklistError",
+    "ChecklistProblem",
     "FileError",
     "GangwayError",
     "InvalidInputError",
@@ -125,8 +127,12 @@ class StoreError(GangwayError):
     ``registry.exists``, ``registry.not_found``, ``packet.not_found``, ``packet.parse``,
     ``review.invalid`` (a sign-off refused: a rejection without reasons, a digest that
     is no stored version of the packet), ``evidence.invalid`` (evidence refused: a
-    blank ``ref``, neither ``digest`` nor ``url``), ``store.invalid``,
-    ``store.version``, ``store.sqlite``."""
+    blank ``ref``, neither ``digest`` nor ``url``), a checklist run refused
+    (``checklist.run_not_found``, ``checklist.unknown_item``, ``checklist.wrong_kind``,
+    ``checklist.evidence_missing``, ``checklist.waiver_invalid``,
+    ``checklist.parameter_missing``, ``checklist.unknown_parameter``,
+    ``checklist.invalid``, ``adoption.*``; a template that does not read is a
+    ``ChecklistError``), ``store.invalid``, ``store.version``, ``store.sqlite``."""
 
 
 class BillingError(GangwayError):
@@ -202,6 +208,79 @@ class RegistryError(GangwayError, ValueError):
 
     def to_json(self) -> str:
         """The canonical JSON form: ``{"error": {"code": …, "problems": [...]}}``."""
+        return self._json
+
+    def __str__(self) -> str:
+        text = super().__str__()
+        if len(self.problems) > 1:
+            text += f"; and {len(self.problems) - 1} more problem(s)"
+        return f"{self.source_name}: {text}" if self.source_name else text
+
+
+class ChecklistProblem(NamedTuple):
+    """One problem in a checklist template (or in the assertions given to
+    ``check_response``)."""
+
+    code: str
+    """``checklist.template_syntax``, ``checklist.template_invalid``,
+    ``checklist.duplicate_id``, ``checklist.unresolved_reference``,
+    ``checklist.unknown_placeholder``, ``checklist.invalid_pointer`` or
+    ``checklist.invalid_regex``."""
+    path: str
+    """JSON Pointer into the template (into the assertions list for
+    ``check_response``)."""
+    line: int | None
+    """1-based line in the template (``None`` for ``check_response``)."""
+    column: int | None
+    """1-based column in the template (``None`` for ``check_response``)."""
+    message: str
+    """For people."""
+
+
+class ChecklistError(GangwayError, ValueError):
+    """A checklist that cannot be used. A template that does not read carries every
+    problem in ``problems`` (``code``, ``path``, ``line`` and ``column`` are the first
+    one's) and ``to_json()`` gives the canonical error JSON, the same bytes as Rust and
+    the CLI. A probe or flow that cannot start or go on has an empty ``problems``:
+    ``checklist.unknown_item``, ``checklist.not_automatic`` (a manual or gate item),
+    ``checklist.input_missing`` (every parameter and secret missing, in
+    ``missing_parameters`` and ``missing_secrets``), ``checklist.flow_finished``.
+    Adoption rows and thresholds the core cannot evaluate are ``adoption.duplicate_week``,
+    ``adoption.invalid_row``, ``adoption.invalid_threshold``."""
+
+    problems: list[ChecklistProblem]
+    """Every problem of a template, by line and column."""
+    missing_parameters: list[str]
+    """For ``checklist.input_missing``: the parameters not supplied, sorted."""
+    missing_secrets: list[str]
+    """For ``checklist.input_missing``: the secrets not supplied, sorted."""
+    source_name: str | None
+    """The file name or label of the template, when known."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "checklist.template_invalid",
+        path: str | None = None,
+        line: int | None = None,
+        column: int | None = None,
+        problems: list[ChecklistProblem] | None = None,
+        missing_parameters: list[str] | None = None,
+        missing_secrets: list[str] | None = None,
+        json: str | None = None,
+        source_name: str | None = None,
+    ) -> None:
+        super().__init__(message, code=code, path=path, line=line, column=column)
+        self.problems = list(problems or [])
+        self.missing_parameters = list(missing_parameters or [])
+        self.missing_secrets = list(missing_secrets or [])
+        self.source_name = source_name
+        self._json = json
+
+    def to_json(self) -> str | None:
+        """For a template that does not read, the canonical JSON form:
+        ``{"error": {"code": …, "problems": [...]}}``; otherwise ``None``."""
         return self._json
 
     def __str__(self) -> str:
