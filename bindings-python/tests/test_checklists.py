@@ -702,3 +702,13 @@ def test_stage_and_adoption_gates_from_the_store(store: gangway.Store) -> None:
     assert items["billing.packet_uat"]["status"] == "open"
     assert "blocked at stage `uat_evidence`" in items["billing.packet_uat"]["reason"]
     assert items["adoption.primary_tool"]["status"] == "done"
+
+
+def test_the_docs_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The "Checklists" section of docs/python.md, executed as written."""
+    doc = (ROOT / "docs" / "python.md").read_text()
+    section = doc[doc.index("## Checklists") :]
+    start = section.index("```python\n") + len("```python\n")
+    code = section[start : section.index("```", start)]
+    monkeypatch.chdir(ROOT)
+    exec(compile(code, "docs/python.md#checklists", "exec"), {"__name__": "docs_example"})

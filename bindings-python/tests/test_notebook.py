@@ -30,3 +30,5 @@ def test_review_notebook_executes(tmp_path: Path) -> None:
     html = [o for c in code_cells for o in c.outputs if "text/html" in o.get("data", {})]
     assert any("first blocked" in o["data"]["text/html"] for o in html)
     assert any("<th>suggestion</th>" in o["data"]["text/html"] for o in html)
+    # The launch checklist's verdict: its sections and exit criteria.
+    assert any("<h4>Exit criteria</h4>" in o["data"]["text/html"] for o in html)
