@@ -566,10 +566,23 @@ impl FlowRun {
 
     /// Replaces every secret text in the artifact by `***`, through its JSON form.
     fn scrub(&self, artifact: &mut Artifact) {
-        let mut secrets = self.scope.secret_texts();
-        secrets.extend(self.hidden.iter().filter(|h| !h.is_empty()).cloned());
+        // Secrets handed in are real credentials: every occurrence goes. A value a
+        // flow captured `as: secret` that is short (or not text at all) would match
+        // unrelated data (a captured `1` inside `req-10`), so it is redacted only
+        // where it is a whole value.
+        let (mut secrets, mut whole) = self.scope.secret_texts_split(MIN_SUBSTRING_SECRET);
+        for h in self.hidden.iter().filter(|h| !h.is_empty()) {
+            if h.chars().count() >= MIN_SUBSTRING_SECRET {
+                secrets.push(h.clone());
+            } else {
+                whole.push(h.clone());
+            }
+        }
         secrets.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         secrets.dedup();
+        if !whole.is_empty() {
+            scrub_whole_values(artifact, &whole);
+        }
         if secrets.is_empty() {
             return;
         }
@@ -718,6 +731,60 @@ fn describe(r: &AssertionResult) -> String {
     )
 }
 
+/// Captured secrets shorter than this are redacted only where they are a whole value.
+const MIN_SUBSTRING_SECRET: usize = 6;
+
+/// Redacts every string or number of the artifact that is exactly one of `whole`.
+fn scrub_whole_values(artifact: &mut Artifact, whole: &[String]) {
+    let hit = |s: &str| whole.iter().any(|w| w == s);
+    let text = |s: &mut String| {
+        if hit(s) {
+            *s = REDACTED.to_owned();
+        }
+    };
+    fn json(v: &mut serde_json::Value, hit: &dyn Fn(&str) -> bool) {
+        match v {
+            serde_json::Value::String(s) if hit(s) => *s = REDACTED.to_owned(),
+            serde_json::Value::Number(n) if hit(&n.to_string()) => *v = serde_json::Value::String(REDACTED.to_owned()),
+            serde_json::Value::Bool(b) if hit(&b.to_string()) => *v = serde_json::Value::String(REDACTED.to_owned()),
+            serde_json::Value::Array(items) => items.iter_mut().for_each(|x| json(x, hit)),
+            serde_json::Value::Object(map) => map.values_mut().for_each(|x| json(x, hit)),
+            _ => {}
+        }
+    }
+    artifact.job_ids.iter_mut().for_each(text);
+    artifact.request_ids.iter_mut().for_each(text);
+    for v in artifact.captures.values_mut() {
+        json(v, &hit);
+    }
+    for step in &mut artifact.steps {
+        for v in step.captured.values_mut() {
+            json(v, &hit);
+        }
+        if let Some(req) = &mut step.request {
+            req.headers = req
+                .headers
+                .iter()
+                .map(|(n, v)| (n, if hit(v) { REDACTED } else { v }))
+                .collect();
+            if let Some(j) = &mut req.json {
+                json(j, &hit);
+            }
+        }
+        for a in &mut step.attempts {
+            if let Some(r) = &mut a.request_id {
+                text(r);
+            }
+            for r in a.expect.iter_mut().chain(a.until.iter_mut()) {
+                json(&mut r.expected, &hit);
+                if let Some(v) = &mut r.actual {
+                    json(v, &hit);
+                }
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -795,6 +862,37 @@ exit_criteria:
 
     fn ok(r: Result<(), ChecklistError>) {
         r.unwrap_or_else(|e| unreachable!("{e}"));
+    }
+
+    #[test]
+    fn a_short_captured_secret_is_redacted_only_as_a_whole_value() {
+        let mut flow = start();
+        ok(flow.respond(
+            &Response::status(200)
+                .with_header("x-request-id", "req-1")
+                .with_body(json!({"token": 1})),
+            t("2026-03-01T10:00:00Z"),
+        ));
+        let next = flow.next().cloned().unwrap_or_else(|| unreachable!());
+        assert_eq!(next.redacted.headers.get("authorization"), Some("Bearer ***"));
+        ok(flow.respond(
+            &Response::status(202)
+                .with_header("x-request-id", "req-10")
+                .with_body(json!({"job": {"id": 10}})),
+            t("2026-03-01T10:00:01Z"),
+        ));
+        let artifact = flow.artifact();
+        // `1` is not scrubbed out of `req-1`, `req-10` or the job id 10; the whole
+        // captured value is.
+        assert_eq!(artifact.request_ids, ["req-1", "req-10"]);
+        assert_eq!(artifact.job_ids, ["10"]);
+        assert!(
+            artifact.captures.get("token").is_none_or(|v| v == "***"),
+            "{:?}",
+            artifact.captures
+        );
+        let text = serde_json::to_string(&artifact).unwrap_or_default();
+        assert!(!text.contains("\"token\":1"), "{text}");
     }
 
     #[test]

@@ -258,6 +258,26 @@ impl Scope {
         out
     }
 
+    /// The secret texts split for scrubbing: those handed in (`secret.NAME`) and
+    /// captured values of at least `min` characters, redacted wherever they occur;
+    /// and shorter captured values (or non-text ones), redacted only as whole values.
+    pub(crate) fn secret_texts_split(&self, min: usize) -> (Vec<String>, Vec<String>) {
+        let mut substring = Vec::new();
+        let mut whole = Vec::new();
+        for (name, b) in self.bound.iter().filter(|(_, b)| b.secret) {
+            let text = as_text(&b.value);
+            if text.is_empty() {
+                continue;
+            }
+            if name.starts_with(SECRET_PREFIX) || (b.value.is_string() && text.chars().count() >= min) {
+                substring.push(text);
+            } else {
+                whole.push(text);
+            }
+        }
+        (substring, whole)
+    }
+
     fn get(&self, name: &str) -> Result<&Bound, String> {
         self.bound.get(name).ok_or_else(|| name.to_owned())
     }
