@@ -186,12 +186,11 @@ def run_flow(case: Path, name: str, spec: Spec) -> str:
             body = response.get("body")
             for pointer in secret_pointers.get(request.step, []) if body is not None else []:
                 found, value = _pointer(body, pointer)
-                if found and isinstance(value, str) and value:
+                # Captured secrets of six characters or more must appear nowhere;
+                # shorter or non-text ones are redacted only as whole values (the
+                # core's rule), so they are not searched for.
+                if found and isinstance(value, str) and len(value) >= 6:
                     forbidden.append(value)
-                elif found and value is not None and not isinstance(value, str):
-                    forbidden.append(json.dumps(value, separators=(",", ":"), ensure_ascii=False))
-                elif found and value is None:
-                    forbidden.append("null")
             flow.respond(
                 response["status"],
                 response.get("headers"),
