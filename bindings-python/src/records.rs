@@ -678,9 +678,16 @@ pub fn forecast<'py>(
     py: Python<'py>,
     from_date: &Bound<'py, PyAny>,
     to_date: &Bound<'py, PyAny>,
+    runs: bool,
+    standard: Option<&str>,
 ) -> PyResult<Bound<'py, PyAny>> {
     let from = convert::required_date(py, from_date, "from_date")?;
     let to = convert::required_date(py, to_date, "to_date")?;
+    let standard = standard.map(|t| crate::billing::standard(py, t)).transpose()?;
+    if runs {
+        let all = store.with(py, move |s| s.forecast_all(from, to, standard))?;
+        return convert::to_py(py, &all);
+    }
     let list = store.with(py, move |s| s.forecast(from, to))?;
     convert::to_py(py, &list)
 }
@@ -690,9 +697,11 @@ fn build_bundle(
     py: Python<'_>,
     packet_id: String,
     as_of: Option<&Bound<'_, PyAny>>,
+    standard: Option<&str>,
 ) -> PyResult<gangway::bundle::Bundle> {
     let as_of = convert::as_of(py, as_of)?;
-    store.with(py, move |s| s.bundle(&packet_id, as_of))
+    let standard = standard.map(|t| crate::billing::standard(py, t)).transpose()?;
+    store.with(py, move |s| s.bundle_with(&packet_id, as_of, standard))
 }
 
 /// `Store.bundle`.
@@ -701,8 +710,9 @@ pub fn bundle<'py>(
     py: Python<'py>,
     packet_id: String,
     as_of: Option<&Bound<'py, PyAny>>,
+    standard: Option<&str>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let b = build_bundle(store, py, packet_id, as_of)?;
+    let b = build_bundle(store, py, packet_id, as_of, standard)?;
     let out = PyDict::new(py);
     for (name, body) in &b.files {
         out.set_item(name, PyBytes::new(py, body))?;
@@ -717,8 +727,9 @@ pub fn write_bundle(
     packet_id: String,
     directory: PathBuf,
     as_of: Option<&Bound<'_, PyAny>>,
+    standard: Option<&str>,
 ) -> PyResult<usize> {
-    let b = build_bundle(store, py, packet_id, as_of)?;
+    let b = build_bundle(store, py, packet_id, as_of, standard)?;
     let written = {
         let dir = directory.clone();
         py.detach(move || b.write_to(&dir))

@@ -551,40 +551,49 @@ impl Store {
 
     /// Every stored packet (current version, with the store's registry and its
     /// records) whose errors change between `from_date` and `to_date`, as
-    /// `{packet_id, stage, ok_on_from, ok_on_to, appear, clear, lapses}`.
+    /// `{packet_id, stage, ok_on_from, ok_on_to, appear, clear, lapses}`. With
+    /// `runs=True`, `{packets, runs}`: the checklist runs whose verdict changes too
+    /// (billing gates under `standard`, `paid` or `po_approved`; none: unsatisfied).
+    #[pyo3(signature = (from_date, to_date, *, runs = false, standard = None))]
     fn forecast<'py>(
         &self,
         py: Python<'py>,
         from_date: &Bound<'py, PyAny>,
         to_date: &Bound<'py, PyAny>,
+        runs: bool,
+        standard: Option<&str>,
     ) -> PyResult<Bound<'py, PyAny>> {
-        crate::records::forecast(self, py, from_date, to_date)
+        crate::records::forecast(self, py, from_date, to_date, runs, standard)
     }
 
     /// The release evidence bundle of the packet's latest stored version, evaluated
     /// on `as_of` (default today): relative path → bytes, `manifest.json` listing
     /// every other file with its size and SHA-256.
-    #[pyo3(signature = (packet_id, as_of = None))]
+    /// The packet's checklist runs are included, their billing gates evaluated under
+    /// `standard` (`paid` or `po_approved`; none: unsatisfied).
+    #[pyo3(signature = (packet_id, as_of = None, *, standard = None))]
     fn bundle<'py>(
         &self,
         py: Python<'py>,
         packet_id: String,
         as_of: Option<&Bound<'py, PyAny>>,
+        standard: Option<&str>,
     ) -> PyResult<Bound<'py, pyo3::types::PyDict>> {
-        crate::records::bundle(self, py, packet_id, as_of)
+        crate::records::bundle(self, py, packet_id, as_of, standard)
     }
 
     /// Writes the bundle into `directory`, which must not exist or be empty
     /// (`FileError`, `bundle.not_empty`, otherwise). Returns the number of files.
-    #[pyo3(signature = (packet_id, directory, as_of = None))]
+    #[pyo3(signature = (packet_id, directory, as_of = None, *, standard = None))]
     fn write_bundle(
         &self,
         py: Python<'_>,
         packet_id: String,
         directory: PathBuf,
         as_of: Option<&Bound<'_, PyAny>>,
+        standard: Option<&str>,
     ) -> PyResult<usize> {
-        crate::records::write_bundle(self, py, packet_id, directory, as_of)
+        crate::records::write_bundle(self, py, packet_id, directory, as_of, standard)
     }
 
     /// Starts a run of `template` (its text is kept with the run, so the run stays

@@ -663,3 +663,19 @@ def test_the_documented_example_runs(monkeypatch: pytest.MonkeyPatch) -> None:
     code = section[start : section.index("```", start)]
     monkeypatch.chdir(ROOT)
     exec(compile(code, "docs/python.md", "exec"), {"__name__": "docs_example"})
+
+
+def test_forecast_with_runs_and_bundle_with_standard() -> None:
+    """`runs=True` adds the checklist runs beside the packets; bundles take the standard."""
+    store = gangway.Store.in_memory()
+    store.import_registry((COMPLETE / "registry.yaml").read_text(), actor="t")
+    store.put_packet((COMPLETE / "packet.yaml").read_text(), actor="t")
+    template = gangway.ChecklistTemplate.builtin("product-onboarding")
+    store.new_checklist_run(template, parameters={"packet_id": PACKET_ID}, actor="t")
+    both = store.forecast(datetime.date(2026, 11, 22), datetime.date(2027, 4, 1), runs=True, standard="paid")
+    assert set(both) == {"from", "to", "packets", "runs"}
+    assert [p["packet_id"] for p in both["packets"]] == [PACKET_ID]
+    files = store.bundle(PACKET_ID, datetime.date(2026, 11, 22), standard="po_approved")
+    assert any(name.startswith("checklists/") for name in files)
+    with pytest.raises(gangway.GangwayError):
+        store.bundle(PACKET_ID, standard="cash")
