@@ -4,22 +4,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod support;
+
 use std::io::Write as _;
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::process::Stdio;
 
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_gangway");
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn example(dir: &str, file: &str) -> String {
-    workspace().join("examples").join(dir).join(file).display().to_string()
-}
+use support::{Dir, example, field, generate, pay};
 
 /// A JSON Lines usage event for the Token Factory example.
 fn event(key: &str, unit: &str, quantity: u64, at: &str) -> String {
@@ -45,102 +36,16 @@ fn november() -> String {
         + "\n"
 }
 
-/// A fresh folder, removed when dropped.
-struct Dir(PathBuf);
-
 impl Dir {
-    fn new(name: &str) -> Dir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "gangway-billing-cli-{}-{name}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn write(&self, name: &str, body: &str) -> String {
-        let path = self.path(name);
-        std::fs::write(&path, body).unwrap();
-        path.display().to_string()
-    }
-
-    fn db(&self) -> String {
-        self.path("gangway.db").display().to_string()
-    }
-
-    fn command(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(BIN);
-        c.args(args)
-            .current_dir(&self.0)
-            .env_remove("GANGWAY_DB")
-            .env_remove("GANGWAY_ACTOR")
-            .env_remove("GANGWAY_GATE_STANDARD")
-            .env("USER", "tester")
-            .env("NO_COLOR", "1");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.command(args).output().unwrap()
-    }
-
-    /// Runs against this folder's store with `--format json`: exit code, parsed
-    /// standard output, standard error.
-    fn json(&self, args: &[&str]) -> (i32, Value, String) {
-        let db = self.db();
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--db", &db, "--format", "json"]);
-        let out = self.run(&all);
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-        (
-            out.status.code().unwrap(),
-            value,
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    }
-
-    /// Runs against this folder's store in text mode: exit code, stdout, stderr.
-    fn text(&self, args: &[&str]) -> (i32, String, String) {
-        let db = self.db();
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--db", &db]);
-        let out = self.run(&all);
-        (
-            out.status.code().unwrap(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    }
-
     /// Billing actions in the audit log, oldest first.
     fn billing_actions(&self) -> Vec<String> {
         let (code, v, _) = self.json(&["audit", "query"]);
         assert_eq!(code, 0);
-        v.as_array()
-            .unwrap()
-            .iter()
-            .map(|r| r["action"].as_str().unwrap().to_owned())
+        field(&v, "action")
+            .into_iter()
             .filter(|a| a.starts_with("billing."))
+            .map(str::to_owned)
             .collect()
-    }
-
-    /// A store holding the complete example's registry and packet.
-    fn seeded(name: &str) -> Dir {
-        let d = Dir::new(name);
-        assert_eq!(d.json(&["registry", "init"]).0, 0);
-        let reg = example("token-factory-complete", "registry.yaml");
-        assert_eq!(d.json(&["registry", "import", &reg]).0, 0);
-        let packet = example("token-factory-complete", "packet.yaml");
-        assert_eq!(d.json(&["packet", "put", &packet]).0, 0);
-        d
     }
 
     /// A seeded store with the example rate card and November's usage ingested.
@@ -154,19 +59,17 @@ impl Dir {
     }
 }
 
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The arguments of `gangway billing invoice cancel` for `invoice`, with its `reason`,
+/// under idempotency key `key`.
+fn cancel<'a>(invoice: &'a str, reason: &'a str, key: &'a str) -> [&'a str; 8] {
+    [
+        "billing", "invoice", "cancel", invoice, "--reason", reason, "--key", key,
+    ]
 }
 
+/// The codes of a refusal's blockers.
 fn codes(blockers: &Value) -> Vec<&str> {
-    blockers
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|b| b["code"].as_str().unwrap())
-        .collect()
+    field(blockers, "code")
 }
 
 #[test]
@@ -241,12 +144,7 @@ fn full_flow_from_rate_card_to_the_gate() {
     ];
     let (code, ledger, _) = d.json(&[&["billing", "usage", "list"], &nov[..]].concat());
     assert_eq!(code, 0);
-    let keys: Vec<&str> = ledger
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|e| e["idempotency_key"].as_str().unwrap())
-        .collect();
+    let keys = field(&ledger, "idempotency_key");
     assert_eq!(keys, ["e-1", "e-2", "e-3"]);
 
     // Generate → issue → pay, with the gate refusing until the invoice is paid.
@@ -281,16 +179,7 @@ fn full_flow_from_rate_card_to_the_gate() {
         "{out}"
     );
 
-    let (code, paid, _) = d.json(&[
-        "billing",
-        "invoice",
-        "pay",
-        "INV-000001",
-        "--reference",
-        "wire-2026-118",
-        "--key",
-        "pay-1",
-    ]);
+    let (code, paid, _) = d.json(&pay("INV-000001", "wire-2026-118", "pay-1"));
     assert_eq!(code, 0);
     assert_eq!(paid["state"], "paid");
     assert_eq!(paid["payment_reference"], "wire-2026-118");
@@ -351,22 +240,10 @@ fn full_flow_from_rate_card_to_the_gate() {
 #[test]
 fn a_replayed_key_returns_the_first_result_and_a_reused_key_conflicts() {
     let d = Dir::billed("replay");
-    let generate = [
-        "billing",
-        "invoice",
-        "generate",
-        "--tenant",
-        "tenant-acme",
-        "--from",
-        "2026-11-01",
-        "--until",
-        "2026-12-01",
-        "--key",
-        "gen-1",
-    ];
-    let (code, first, _) = d.json(&generate);
+    let gen_1 = generate("2026-11-01", "2026-12-01", "gen-1");
+    let (code, first, _) = d.json(&gen_1);
     assert_eq!(code, 0);
-    let (code, again, _) = d.json(&generate);
+    let (code, again, _) = d.json(&gen_1);
     assert_eq!(code, 0);
     assert_eq!(again, first, "the same key and arguments return the first invoice");
     let (_, list, _) = d.json(&["billing", "invoice", "list"]);
@@ -380,19 +257,10 @@ fn a_replayed_key_returns_the_first_result_and_a_reused_key_conflicts() {
     assert_eq!(d.billing_actions().len(), before, "a replay writes nothing");
 
     // The same key with other parameters, or for another operation, is refused.
-    let (code, v, _) = d.json(&[&generate[..], &["--company", "Acme Ltd"]].concat());
+    let (code, v, _) = d.json(&[&gen_1[..], &["--company", "Acme Ltd"]].concat());
     assert_eq!(code, 1);
     assert_eq!(v["error"]["code"], "idempotency_conflict");
-    let (code, _, err) = d.text(&[
-        "billing",
-        "invoice",
-        "pay",
-        "INV-000001",
-        "--reference",
-        "w",
-        "--key",
-        "issue-1",
-    ]);
+    let (code, _, err) = d.text(&pay("INV-000001", "w", "issue-1"));
     assert_eq!(code, 1);
     assert!(err.contains("idempotency_conflict"), "{err}");
     assert_eq!(d.billing_actions().len(), before);
@@ -406,16 +274,7 @@ fn a_replayed_key_returns_the_first_result_and_a_reused_key_conflicts() {
         .unwrap_or_else(|| panic!("no key printed: {err}"))
         .trim_end_matches(|c: char| !c.is_ascii_hexdigit());
     assert_eq!(key.len(), 3 + 32, "{key}");
-    let (code, again, err) = d.json(&[
-        "billing",
-        "invoice",
-        "pay",
-        "INV-000001",
-        "--reference",
-        "wire-9",
-        "--key",
-        key,
-    ]);
+    let (code, again, err) = d.json(&pay("INV-000001", "wire-9", key));
     assert_eq!((code, &again), (0, &paid));
     assert!(!err.contains("gw-"), "a given key is not announced: {err}");
     let (_, v, _) = d.json(&["audit", "verify"]);
@@ -425,19 +284,7 @@ fn a_replayed_key_returns_the_first_result_and_a_reused_key_conflicts() {
 #[test]
 fn refused_transitions_list_every_blocker() {
     let d = Dir::billed("refused");
-    let (code, inv, _) = d.json(&[
-        "billing",
-        "invoice",
-        "generate",
-        "--tenant",
-        "tenant-acme",
-        "--from",
-        "2026-11-01",
-        "--until",
-        "2026-12-01",
-        "--key",
-        "gen-1",
-    ]);
+    let (code, inv, _) = d.json(&generate("2026-11-01", "2026-12-01", "gen-1"));
     assert_eq!((code, inv["state"].as_str()), (0, Some("draft")));
     let (code, actions, _) = d.json(&["billing", "invoice", "actions", "INV-000001"]);
     assert_eq!(code, 0);
@@ -453,17 +300,8 @@ fn refused_transitions_list_every_blocker() {
 
     let before = d.billing_actions().len();
     // Paying a draft with a blank reference: both blockers at once.
-    let pay = [
-        "billing",
-        "invoice",
-        "pay",
-        "INV-000001",
-        "--reference",
-        " ",
-        "--key",
-        "pay-1",
-    ];
-    let (code, v, _) = d.json(&pay);
+    let blank = pay("INV-000001", " ", "pay-1");
+    let (code, v, _) = d.json(&blank);
     assert_eq!(code, 1);
     assert_eq!(v["error"]["code"], "billing.illegal_transition");
     assert_eq!(
@@ -474,7 +312,7 @@ fn refused_transitions_list_every_blocker() {
         codes(&v["error"]["blockers"]),
         ["billing.illegal_transition", "billing.payment_reference_missing"]
     );
-    let (code, _, err) = d.text(&pay);
+    let (code, _, err) = d.text(&blank);
     assert_eq!(code, 1);
     assert!(
         err.contains("- billing.illegal_transition: cannot mark_paid from draft"),
@@ -484,27 +322,9 @@ fn refused_transitions_list_every_blocker() {
     assert_eq!(d.billing_actions().len(), before, "a refusal writes nothing");
 
     // Cancel (the refused call did not consume its key), then nothing more applies.
-    let (code, v, _) = d.json(&[
-        "billing",
-        "invoice",
-        "cancel",
-        "INV-000001",
-        "--reason",
-        "customer left",
-        "--key",
-        "pay-1",
-    ]);
+    let (code, v, _) = d.json(&cancel("INV-000001", "customer left", "pay-1"));
     assert_eq!((code, v["state"].as_str()), (0, Some("cancelled")));
-    let (code, v, _) = d.json(&[
-        "billing",
-        "invoice",
-        "cancel",
-        "INV-000001",
-        "--reason",
-        "",
-        "--key",
-        "c-2",
-    ]);
+    let (code, v, _) = d.json(&cancel("INV-000001", "", "c-2"));
     assert_eq!(code, 1);
     assert_eq!(
         codes(&v["error"]["blockers"]),
@@ -522,37 +342,13 @@ fn refused_transitions_list_every_blocker() {
     );
 
     // An empty draft cannot be issued; an overlapping period cannot be generated.
-    let empty = [
-        "billing",
-        "invoice",
-        "generate",
-        "--tenant",
-        "tenant-acme",
-        "--from",
-        "2027-01-01",
-        "--until",
-        "2027-02-01",
-        "--key",
-        "gen-2",
-    ];
+    let empty = generate("2027-01-01", "2027-02-01", "gen-2");
     let (code, v, _) = d.json(&empty);
     assert_eq!((code, v["lines"].as_array().map(Vec::len)), (0, Some(0)));
     let (code, v, _) = d.json(&["billing", "invoice", "issue", v["id"].as_str().unwrap(), "--key", "i-2"]);
     assert_eq!(code, 1);
     assert_eq!(codes(&v["error"]["blockers"]), ["billing.invoice_empty"]);
-    let (code, v, _) = d.json(&[
-        "billing",
-        "invoice",
-        "generate",
-        "--tenant",
-        "tenant-acme",
-        "--from",
-        "2027-01-15",
-        "--until",
-        "2027-03-01",
-        "--key",
-        "gen-3",
-    ]);
+    let (code, v, _) = d.json(&generate("2027-01-15", "2027-03-01", "gen-3"));
     assert_eq!((code, v["error"]["code"].as_str()), (1, Some("billing.period_overlap")));
     let (_, v, _) = d.json(&["audit", "verify"]);
     assert_eq!(v["ok"], true);
@@ -704,19 +500,7 @@ fn inputs_that_cannot_be_used_exit_2() {
         (code, v["error"]["code"].as_str()),
         (1, Some("billing.rate_card_missing"))
     );
-    let (code, v, _) = d.json(&[
-        "billing",
-        "invoice",
-        "generate",
-        "--tenant",
-        "tenant-acme",
-        "--from",
-        "2026-11-01",
-        "--until",
-        "2026-12-01",
-        "--key",
-        "g",
-    ]);
+    let (code, v, _) = d.json(&generate("2026-11-01", "2026-12-01", "g"));
     assert_eq!(
         (code, v["error"]["code"].as_str()),
         (1, Some("billing.rate_card_missing"))
@@ -779,21 +563,13 @@ fn the_documented_example_runs() {
     let (code, out, _) = d.text(&["billing", "usage", "ingest", &usage]);
     assert_eq!(code, 1, "the example shows rejections: {out}");
     assert!(out.contains("accepted 4, duplicates 1, rejected 2"), "{out}");
-    let (code, inv, _) = d.json(&[
-        "billing",
-        "invoice",
-        "generate",
-        "--tenant",
-        "tenant-acme",
-        "--from",
-        "2026-11-01",
-        "--until",
-        "2026-12-01",
-        "--company",
-        "Acme Ltd",
-        "--key",
-        "acme-2026-11-generate",
-    ]);
+    let (code, inv, _) = d.json(
+        &[
+            &generate("2026-11-01", "2026-12-01", "acme-2026-11-generate")[..],
+            &["--company", "Acme Ltd"],
+        ]
+        .concat(),
+    );
     assert_eq!(code, 0);
     assert_eq!(inv["total"]["amount"], "4.80");
     let id = inv["id"].as_str().unwrap();
@@ -802,20 +578,7 @@ fn the_documented_example_runs() {
             .0,
         0
     );
-    assert_eq!(
-        d.text(&[
-            "billing",
-            "invoice",
-            "pay",
-            id,
-            "--reference",
-            "wire-2026-118",
-            "--key",
-            "acme-2026-11-pay"
-        ])
-        .0,
-        0
-    );
+    assert_eq!(d.text(&pay(id, "wire-2026-118", "acme-2026-11-pay")).0, 0);
     let (code, out, _) = d.text(&["billing", "gate", "tenant-acme", "--standard", "paid"]);
     assert_eq!(code, 0);
     assert!(out.contains("satisfied by invoice:INV-000001"), "{out}");

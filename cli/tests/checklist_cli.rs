@@ -7,28 +7,20 @@
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
 mod common;
+mod support;
 
-use std::path::{Path, PathBuf};
+use std::cell::RefCell;
+use std::ops::Deref;
 use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
 
 use common::{Health, Server, closed_port_url};
 use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_gangway");
+use support::{BIN, example, field, generate, json_of, pay, text_of};
 
 const KEY: &str = "gw-live-KEY-7f3a9c2e51";
 const REVOKED: &str = "gw-revoked-KEY-0b4d66";
 const INVALID: &str = "gw-never-issued-KEY-9931";
 const TOKEN: &str = "tok-BEARER-51d0e8aa";
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn example(dir: &str, file: &str) -> String {
-    workspace().join("examples").join(dir).join(file).display().to_string()
-}
 
 fn server() -> Server {
     Server::start(KEY, REVOKED, TOKEN)
@@ -36,54 +28,37 @@ fn server() -> Server {
 
 /// A fresh folder with a store, removed when dropped; keeps every output it saw.
 struct Dir {
-    path: PathBuf,
-    seen: std::cell::RefCell<Vec<u8>>,
+    dir: support::Dir,
+    seen: RefCell<Vec<u8>>,
+}
+
+impl Deref for Dir {
+    type Target = support::Dir;
+
+    fn deref(&self) -> &support::Dir {
+        &self.dir
+    }
 }
 
 impl Dir {
     fn new(name: &str) -> Dir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let path = std::env::temp_dir().join(format!(
-            "gangway-checklist-cli-{}-{name}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&path);
-        std::fs::create_dir_all(&path).unwrap();
         let d = Dir {
-            path,
-            seen: std::cell::RefCell::new(Vec::new()),
+            dir: support::Dir::new(name),
+            seen: RefCell::new(Vec::new()),
         };
         assert_eq!(d.json(&["registry", "init"]).0, 0);
         d
     }
 
-    fn file(&self, name: &str) -> PathBuf {
-        self.path.join(name)
-    }
-
-    fn write(&self, name: &str, body: &str) -> String {
-        let p = self.file(name);
-        std::fs::write(&p, body).unwrap();
-        p.display().to_string()
-    }
-
-    fn db(&self) -> String {
-        self.file("gangway.db").display().to_string()
-    }
-
+    /// `gangway ARGS --db STORE` (but `adoption evaluate`, which reads a file, not the
+    /// store) with no proxy and the test keys in `GW_TEST_KEY`, `GW_TEST_REVOKED` and
+    /// `GW_TEST_INVALID`.
     fn run(&self, args: &[&str]) -> Output {
-        let mut c = Command::new(BIN);
-        c.args(args);
-        // `adoption evaluate` reads a file, not the store.
+        let mut c = self.command(args);
         if args.first() != Some(&"adoption") {
             c.arg("--db").arg(self.db());
         }
-        c.current_dir(&self.path)
-            .env_remove("GANGWAY_DB")
-            .env_remove("GANGWAY_ACTOR")
-            .env_remove("GANGWAY_GATE_STANDARD")
-            .env_remove("HTTP_PROXY")
+        c.env_remove("HTTP_PROXY")
             .env_remove("http_proxy")
             .env_remove("HTTPS_PROXY")
             .env_remove("https_proxy")
@@ -91,9 +66,7 @@ impl Dir {
             .env_remove("all_proxy")
             .env("GW_TEST_KEY", KEY)
             .env("GW_TEST_REVOKED", REVOKED)
-            .env("GW_TEST_INVALID", INVALID)
-            .env("USER", "tester")
-            .env("NO_COLOR", "1");
+            .env("GW_TEST_INVALID", INVALID);
         let out = c.output().unwrap();
         let mut seen = self.seen.borrow_mut();
         seen.extend_from_slice(&out.stdout);
@@ -103,25 +76,17 @@ impl Dir {
 
     /// Exit code, parsed standard output (`--format json`), standard error.
     fn json(&self, args: &[&str]) -> (i32, Value, String) {
-        let mut all = args.to_vec();
-        all.extend(["--format", "json"]);
-        let out = self.run(&all);
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        (
-            out.status.code().unwrap(),
-            serde_json::from_str(&stdout).unwrap_or(Value::Null),
-            String::from_utf8(out.stderr).unwrap(),
-        )
+        json_of(self.run(&[args, &["--format", "json"]].concat()))
     }
 
     /// Exit code, standard output, standard error (text).
     fn text(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.run(args);
-        (
-            out.status.code().unwrap(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
+        text_of(self.run(args))
+    }
+
+    /// `gangway checklist run RUN --base-url URL MORE` in text mode.
+    fn run_checklist(&self, run: &str, base_url: &str, more: &[&str]) -> (i32, String, String) {
+        self.text(&[&["checklist", "run", run, "--base-url", base_url], more].concat())
     }
 
     /// Starts a run; returns its id.
@@ -201,20 +166,11 @@ impl Dir {
         );
         let (code, _, err) = self.json(&["billing", "usage", "ingest", &example("billing", "usage.jsonl")]);
         assert!(code == 0 || code == 1, "{err}");
-        let period = [
-            "--tenant",
-            "tenant-acme",
-            "--from",
-            "2026-11-01",
-            "--until",
-            "2026-12-01",
-        ];
-        let (code, inv, err) =
-            self.json(&[&["billing", "invoice", "generate"], &period[..], &["--key", "g1"]].concat());
+        let (code, inv, err) = self.json(&generate("2026-11-01", "2026-12-01", "g1"));
         assert_eq!(code, 0, "{err}");
         let id = inv["id"].as_str().unwrap().to_owned();
         assert_eq!(self.json(&["billing", "invoice", "issue", &id, "--key", "i1"]).0, 0);
-        let (code, paid, _) = self.json(&["billing", "invoice", "pay", &id, "--reference", "wire-1", "--key", "p1"]);
+        let (code, paid, _) = self.json(&pay(&id, "wire-1", "p1"));
         assert_eq!((code, paid["state"].as_str()), (0, Some("paid")));
     }
 
@@ -233,7 +189,7 @@ impl Dir {
     fn stored_bytes(&self) -> Vec<u8> {
         let mut all = Vec::new();
         for name in ["gangway.db", "gangway.db-wal", "gangway.db-shm"] {
-            if let Ok(b) = std::fs::read(self.file(name)) {
+            if let Ok(b) = std::fs::read(self.path(name)) {
                 all.extend(b);
             }
         }
@@ -241,12 +197,6 @@ impl Dir {
         assert!(out.status.success());
         all.extend(out.stdout);
         all
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.path);
     }
 }
 
@@ -265,12 +215,7 @@ fn templates_are_listed_and_shown() {
     let d = Dir::new("templates");
     let (code, v, _) = d.json(&["checklist", "templates"]);
     assert_eq!(code, 0);
-    let ids: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["id"].as_str().unwrap())
-        .collect();
+    let ids = field(&v, "id");
     assert_eq!(
         ids,
         ["assisted-public-launch", "customer-onboarding", "product-onboarding"]
@@ -298,11 +243,7 @@ fn assisted_public_launch_completes_against_a_local_server() {
     let run = d.new_run(&["--template", "assisted-public-launch"], &["tenant=tenant-acme"]);
     assert_eq!(run, "RUN-000001");
 
-    let mut args = vec!["checklist", "run", &run, "--base-url"];
-    let url = srv.url();
-    args.push(&url);
-    args.extend(Dir::secrets_args());
-    let (code, out, err) = d.text(&args);
+    let (code, out, err) = d.run_checklist(&run, &srv.url(), &Dir::secrets_args());
     assert_eq!(code, 0, "{out}\n{err}");
     assert!(out.contains("PASS  infrastructure.health"), "{out}");
     assert!(out.contains("PASS  security.revoked_key"), "{out}");
@@ -376,16 +317,14 @@ fn assisted_public_launch_completes_against_a_local_server() {
 
 fn launch_with(srv: &Server, d: &Dir, items: &[&str], timeout: Option<&str>) -> (i32, String, String, String) {
     let run = d.new_run(&["--template", "assisted-public-launch"], &["tenant=tenant-acme"]);
-    let url = srv.url();
-    let mut args = vec!["checklist", "run", &run, "--base-url", &url];
-    args.extend(Dir::secrets_args());
+    let mut args = Dir::secrets_args();
     for i in items {
         args.extend(["--item", i]);
     }
     if let Some(t) = timeout {
         args.extend(["--timeout-ms", t]);
     }
-    let (code, out, err) = d.text(&args);
+    let (code, out, err) = d.run_checklist(&run, &srv.url(), &args);
     (code, out, err, run)
 }
 
@@ -409,15 +348,7 @@ fn failing_probes_report_their_failed_assertions() {
     // Degraded without pending migrations passes.
     srv.set(|s| s.health = Health::Degraded);
     let url = srv.url();
-    let (code, out, _) = d.text(&[
-        "checklist",
-        "run",
-        &run,
-        "--base-url",
-        &url,
-        "--item",
-        "infrastructure.health",
-    ]);
+    let (code, out, _) = d.run_checklist(&run, &url, &["--item", "infrastructure.health"]);
     assert_eq!(code, 0, "{out}");
     let (_, v, _) = d.json(&["checklist", "status", &run]);
     assert_eq!(v["verdict"]["items"][10]["status"], "done");
@@ -449,10 +380,9 @@ fn failing_probes_report_their_failed_assertions() {
     // The server is down: a transport error, recorded as the item's result.
     let down = closed_port_url();
     let run = d.new_run(&["--template", "assisted-public-launch"], &["tenant=tenant-acme"]);
-    let mut args = vec!["checklist", "run", &run, "--base-url", &down];
-    args.extend(Dir::secrets_args());
+    let mut args = Dir::secrets_args();
     args.extend(["--item", "first_value.trade_end_to_end"]);
-    let (code, out, _) = d.text(&args);
+    let (code, out, _) = d.run_checklist(&run, &down, &args);
     assert_eq!(code, 1, "{out}");
     assert!(out.contains("step `token`: no response: connection refused"), "{out}");
     let (_, v, _) = d.json(&["checklist", "show", &run]);
@@ -502,15 +432,7 @@ fn a_job_that_never_finishes_fails_the_bounded_poll() {
     srv.set(|s| s.jobs_never_finish = true);
     let url = srv.url();
     let started = std::time::Instant::now();
-    let (code, out, err) = d.text(&[
-        "checklist",
-        "run",
-        &run,
-        "--base-url",
-        &url,
-        "--secret",
-        &format!("INTEGRATION_KEY={KEY}"),
-    ]);
+    let (code, out, err) = d.run_checklist(&run, &url, &["--secret", &format!("INTEGRATION_KEY={KEY}")]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(err.contains("prefer --secret-env"), "{err}");
     assert!(
@@ -525,15 +447,7 @@ fn a_job_that_never_finishes_fails_the_bounded_poll() {
     assert_eq!(srv.seen().iter().filter(|s| s.starts_with("GET /api/jobs/")).count(), 4);
     // The same run passes once the job finishes.
     srv.set(|s| s.jobs_never_finish = false);
-    let (code, out, _) = d.text(&[
-        "checklist",
-        "run",
-        &run,
-        "--base-url",
-        &url,
-        "--secret-env",
-        "INTEGRATION_KEY=GW_TEST_KEY",
-    ]);
+    let (code, out, _) = d.run_checklist(&run, &url, &["--secret-env", "INTEGRATION_KEY=GW_TEST_KEY"]);
     assert_eq!(code, 0, "{out}");
     let (code, _, _) = d.text(&["checklist", "status", &run]);
     assert_eq!(code, 0);
@@ -655,35 +569,19 @@ fn refusals_fail_closed_with_codes() {
         (1, "checklist.not_automatic".to_owned())
     );
     // A missing secret: nothing is sent (exit 2).
-    let (code, _, err) = d.text(&[
-        "checklist",
-        "run",
-        &run,
-        "--base-url",
-        &url,
-        "--secret-env",
-        "INTEGRATION_KEY=GW_TEST_KEY",
-    ]);
+    let (code, _, err) = d.run_checklist(&run, &url, &["--secret-env", "INTEGRATION_KEY=GW_TEST_KEY"]);
     assert_eq!(code, 2);
     assert!(
         err.contains("nothing was sent: missing secrets INVALID_KEY, REVOKED_KEY"),
         "{err}"
     );
     assert!(srv.seen().is_empty());
-    let (code, _, err) = d.text(&[
-        "checklist",
-        "run",
-        &run,
-        "--base-url",
-        &url,
-        "--secret-env",
-        "INTEGRATION_KEY=GW_NOT_SET",
-    ]);
+    let (code, _, err) = d.run_checklist(&run, &url, &["--secret-env", "INTEGRATION_KEY=GW_NOT_SET"]);
     assert_eq!(code, 2);
     assert!(err.contains("environment variable `GW_NOT_SET` is not set"), "{err}");
     // Usage errors.
     assert_eq!(d.text(&["checklist", "list", "--format", "markdown"]).0, 2);
-    assert_eq!(d.text(&["checklist", "run", &run, "--base-url", "ftp://x"]).0, 2);
+    assert_eq!(d.run_checklist(&run, "ftp://x", &[]).0, 2);
     let bad = d.write(
         "bad.yaml",
         "id: x\ntitle: X\nsource: s\nsections: []\nexit_criteria: []\n",
@@ -693,12 +591,7 @@ fn refusals_fail_closed_with_codes() {
     assert!(err.contains("bad.yaml:"), "{err}");
     // Nothing refused landed in the audit log.
     let (_, log, _) = d.json(&["audit", "query", "--target", "checklist:"]);
-    let actions: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = field(&log, "action");
     assert_eq!(actions, ["checklist.run.new"]);
 }
 
@@ -907,7 +800,7 @@ fn bundles_carry_the_packets_checklist_runs() {
     );
     let file = d.write("small.yaml", SMALL);
     d.new_run(&["--file", &file], &["packet_id=another-packet"]);
-    let out_dir = d.file("bundle");
+    let out_dir = d.path("bundle");
     let out = out_dir.display().to_string();
     let (code, text, err) = d.text(&["bundle", "token-factory-onboarding-v1", &out, "--as-of", "2026-11-22"]);
     assert_eq!(code, 0, "{err}");
@@ -927,12 +820,7 @@ fn bundles_carry_the_packets_checklist_runs() {
     );
     let manifest: Value =
         serde_json::from_str(&std::fs::read_to_string(out_dir.join("manifest.json")).unwrap()).unwrap();
-    let listed: Vec<&str> = manifest["files"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["path"].as_str().unwrap())
-        .collect();
+    let listed = field(&manifest["files"], "path");
     for f in [
         "checklists/RUN-000001.json",
         "checklists/RUN-000001.md",
@@ -946,7 +834,7 @@ fn bundles_carry_the_packets_checklist_runs() {
     let (code, _, err) = d.text(&["bundle", "token-factory-onboarding-v1", &out]);
     assert_eq!(code, 2);
     assert!(err.contains("is not an empty directory"), "{err}");
-    let (code, v, _) = d.json(&["bundle", "nope", &d.file("b2").display().to_string()]);
+    let (code, v, _) = d.json(&["bundle", "nope", &d.path("b2").display().to_string()]);
     assert_eq!((code, v["error"]["code"].as_str()), (1, Some("packet.not_found")));
 }
 

@@ -4,121 +4,42 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod support;
 
 use gangway::evidence::EvidenceKind;
 use gangway::review::Role;
 use serde_json::Value;
+use support::{Dir, complete, dry_run_invoke, field};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gangway");
 const ID: &str = "token-factory-onboarding-v1";
 const AS_OF: &str = "2026-11-22";
 
-fn complete(file: &str) -> String {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../examples/token-factory-complete")
-        .join(file)
-        .display()
-        .to_string()
+/// A fresh folder whose commands find its store through `GANGWAY_DB`.
+fn dir(name: &str) -> Dir {
+    Dir::new(name).store_in_env()
 }
 
-/// A fresh folder, removed when dropped.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "gangway-records-cli-{}-{name}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-
-    fn path(&self, name: &str) -> String {
-        self.0.join(name).display().to_string()
-    }
-
-    fn write(&self, name: &str, text: &str) -> String {
-        std::fs::write(self.0.join(name), text).unwrap();
-        self.path(name)
-    }
-
-    /// Runs `gangway ARGS` in this folder, with this folder's store as GANGWAY_DB.
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .current_dir(&self.0)
-            .env("GANGWAY_DB", self.path("gangway.db"))
-            .env_remove("GANGWAY_ACTOR")
-            .env("USER", "tester")
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap()
-    }
-
-    /// Exit code, standard output and standard error.
-    fn text(&self, args: &[&str]) -> (i32, String, String) {
-        let out = self.run(args);
-        (
-            out.status.code().unwrap(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    }
-
-    /// Exit code, standard output as JSON (with `--format json`), standard error.
-    fn json(&self, args: &[&str]) -> (i32, Value, String) {
-        let mut all = args.to_vec();
-        all.extend(["--format", "json"]);
-        let (code, out, err) = self.text(&all);
-        (code, serde_json::from_str(&out).unwrap_or(Value::Null), err)
-    }
-
-    /// A store holding the complete example's registry and packet.
-    fn seeded(name: &str) -> Dir {
-        let d = Dir::new(name);
-        assert_eq!(d.json(&["registry", "init"]).0, 0);
-        assert_eq!(d.json(&["registry", "import", &complete("registry.yaml")]).0, 0);
-        assert_eq!(d.json(&["packet", "put", &complete("packet.yaml")]).0, 0);
-        d
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// The same, its store holding the complete example's registry and packet.
+fn seeded(name: &str) -> Dir {
+    Dir::seeded(name).store_in_env()
 }
 
 /// The codes of a JSON report's findings.
 fn codes(report: &Value) -> Vec<String> {
-    report["findings"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|f| f["code"].as_str().unwrap().to_owned())
+    field(&report["findings"], "code")
+        .into_iter()
+        .map(str::to_owned)
         .collect()
 }
 
 /// The status of each role in `review status --format json` output.
 fn statuses(v: &Value) -> Vec<String> {
-    v["roles"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["status"].as_str().unwrap().to_owned())
-        .collect()
+    field(&v["roles"], "status").into_iter().map(str::to_owned).collect()
 }
 
 #[test]
 fn validate_fails_closed_without_records_and_passes_with_the_records_file() {
-    let d = Dir::new("file");
+    let d = dir("file");
     let (packet, registry, records) = (
         complete("packet.yaml"),
         complete("registry.yaml"),
@@ -161,7 +82,7 @@ fn validate_fails_closed_without_records_and_passes_with_the_records_file() {
 
 #[test]
 fn a_bad_records_file_is_a_usage_error_with_its_line_and_column() {
-    let d = Dir::new("bad");
+    let d = dir("bad");
     let (packet, registry) = (complete("packet.yaml"), complete("registry.yaml"));
     let good = std::fs::read_to_string(complete("records.yaml")).unwrap();
     let validate = |records: &str| {
@@ -215,7 +136,7 @@ fn a_bad_records_file_is_a_usage_error_with_its_line_and_column() {
         err.contains(&format!("{bad}:2:")) && err.contains("records.parse"),
         "{err}"
     );
-    let (code, _, err) = validate(&d.path("missing.yaml"));
+    let (code, _, err) = validate(d.path("missing.yaml").to_str().unwrap());
     assert_eq!(code, 2);
     assert!(err.contains("cannot read records"), "{err}");
     let other = d.write(
@@ -229,14 +150,14 @@ fn a_bad_records_file_is_a_usage_error_with_its_line_and_column() {
 
 #[test]
 fn packet_digest_is_what_the_records_file_signs() {
-    let d = Dir::new("digest");
+    let d = dir("digest");
     let records = std::fs::read_to_string(complete("records.yaml")).unwrap();
     let (code, out, _) = d.text(&["packet", "digest", &complete("packet.yaml")]);
     assert_eq!(code, 0);
     let digest = out.trim();
     assert_eq!(digest.len(), 64);
     assert!(records.contains(&format!("digest: \"{digest}\"")), "{digest}");
-    assert!(!d.0.join("gangway.db").exists(), "no store is opened");
+    assert!(!d.path("gangway.db").exists(), "no store is opened");
 
     let (code, v, _) = d.json(&["packet", "digest", &complete("packet.yaml")]);
     assert_eq!(code, 0);
@@ -261,29 +182,24 @@ fn packet_digest_is_what_the_records_file_signs() {
 
 #[test]
 fn the_review_matrix_needs_no_store() {
-    let d = Dir::new("matrix");
+    let d = dir("matrix");
     let (code, v, _) = d.json(&["review", "matrix"]);
     assert_eq!(code, 0);
-    let roles: Vec<&str> = v
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["role"].as_str().unwrap())
-        .collect();
+    let roles = field(&v, "role");
     assert_eq!(roles, Role::NAMES);
     assert_eq!(v[4]["title"], "Security");
     assert!(v[4]["must_confirm"].as_str().unwrap().contains("credential custody"));
     let (code, out, _) = d.text(&["review", "matrix"]);
     assert_eq!(code, 0);
     assert!(out.starts_with("Product (product)\n  Personas, exposure"), "{out}");
-    assert!(!d.0.join("gangway.db").exists());
+    assert!(!d.path("gangway.db").exists());
 }
 
 #[test]
 fn sign_offs_and_evidence_in_the_store_gate_validation() {
-    let d = Dir::seeded("flow");
+    let d = seeded("flow");
     let packet = complete("packet.yaml");
-    let validate_db = |file: &str| d.json(&["validate", file, "--db", &d.path("gangway.db"), "--as-of", AS_OF]);
+    let validate_db = |file: &str| d.json(&["validate", file, "--db", &d.db(), "--as-of", AS_OF]);
 
     // Nothing signed yet: every role is missing, and validation names each one.
     let (code, v, _) = d.json(&["review", "status", ID]);
@@ -417,20 +333,11 @@ fn sign_offs_and_evidence_in_the_store_gate_validation() {
     let (code, v, err) = validate_db(&packet);
     assert_eq!(code, 0, "{v}{err}");
     assert_eq!(v["stage"], "extraction");
-    let (code, v, _) = d.json(&["progress", &packet, "--db", &d.path("gangway.db"), "--as-of", AS_OF]);
+    let (code, v, _) = d.json(&["progress", &packet, "--db", &d.db(), "--as-of", AS_OF]);
     assert_eq!(code, 0, "{v}");
 
     // A registry change that would fail the packet now flips it from ok.
-    let (code, v, _) = d.json(&[
-        "registry",
-        "dry-run",
-        "set-state",
-        "scope",
-        "token_factory:model:invoke",
-        "retired",
-        "--as-of",
-        AS_OF,
-    ]);
+    let (code, v, _) = d.json(&dry_run_invoke("retired"));
     assert_eq!(code, 1);
     assert_eq!(v["flips"][0]["ok_before"], true);
 
@@ -498,7 +405,7 @@ fn sign_offs_and_evidence_in_the_store_gate_validation() {
 
 #[test]
 fn refusals_exit_1_with_their_code_and_bad_flags_exit_2() {
-    let d = Dir::seeded("refusals");
+    let d = seeded("refusals");
     let sign = |extra: &[&str]| {
         let mut args = vec!["review", "sign"];
         args.extend(extra);
@@ -571,7 +478,7 @@ fn refusals_exit_1_with_their_code_and_bad_flags_exit_2() {
     assert_eq!(v[0]["actor"], "tester");
 
     // Without a store, the commands that need one cannot run.
-    let empty = Dir::new("nostore");
+    let empty = dir("nostore");
     let (code, _, err) = empty.text(&["review", "status", ID]);
     assert_eq!(code, 2);
     assert!(err.contains("registry init"), "{err}");
@@ -581,7 +488,7 @@ fn refusals_exit_1_with_their_code_and_bad_flags_exit_2() {
 
 #[test]
 fn a_tracked_gap_stands_in_for_evidence() {
-    let d = Dir::seeded("gap");
+    let d = seeded("gap");
     let text = std::fs::read_to_string(complete("packet.yaml")).unwrap();
     let gap = "      due_date: 2027-03-31\n    - kind: missing_artifact\n      ref: /product_onboarding_packet/uat_and_release/release_evidence_bundle\n      evidence_kind: rollback_proof\n      owner: token-factory-ops\n      tracking_id: PSSM-TF-OPS-3\n      due_date: 2027-01-31\n";
     let with_gap = text.replace("      due_date: 2027-03-31\n", gap);
@@ -610,7 +517,7 @@ fn a_tracked_gap_stands_in_for_evidence() {
     );
 
     // Validation agrees: no evidence.missing for the tracked kind.
-    let (code, v, _) = d.json(&["validate", &file, "--db", &d.path("gangway.db"), "--as-of", AS_OF]);
+    let (code, v, _) = d.json(&["validate", &file, "--db", &d.db(), "--as-of", AS_OF]);
     assert_eq!(code, 1);
     let messages: Vec<&str> = v["findings"]
         .as_array()

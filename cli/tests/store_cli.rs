@@ -3,103 +3,17 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-use std::sync::atomic::{AtomicUsize, Ordering};
+mod support;
+
+use std::process::Command;
 
 use serde_json::Value;
+use support::{BIN, Dir, complete, dry_run_invoke, field};
 
-const BIN: &str = env!("CARGO_BIN_EXE_gangway");
-
-fn workspace() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
-}
-
-fn complete(file: &str) -> PathBuf {
-    workspace().join("examples/token-factory-complete").join(file)
-}
-
-/// A fresh folder, removed when dropped.
-struct Dir(PathBuf);
-
-impl Dir {
-    fn new(name: &str) -> Dir {
-        static N: AtomicUsize = AtomicUsize::new(0);
-        let dir = std::env::temp_dir().join(format!(
-            "gangway-store-cli-{}-{name}-{}",
-            std::process::id(),
-            N.fetch_add(1, Ordering::Relaxed)
-        ));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        Dir(dir)
-    }
-
-    fn path(&self, name: &str) -> PathBuf {
-        self.0.join(name)
-    }
-
-    fn db(&self) -> String {
-        self.path("gangway.db").display().to_string()
-    }
-
-    /// Runs `gangway ARGS` in this folder with a clean environment for the store.
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(BIN)
-            .args(args)
-            .current_dir(&self.0)
-            .env_remove("GANGWAY_DB")
-            .env_remove("GANGWAY_ACTOR")
-            .env("USER", "tester")
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap()
-    }
-
-    /// Runs against this folder's store with `--format json`.
-    fn json(&self, args: &[&str]) -> (i32, Value, String) {
-        let db = self.db();
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--db", &db, "--format", "json"]);
-        let out = self.run(&all);
-        let stdout = String::from_utf8(out.stdout).unwrap();
-        let value = serde_json::from_str(&stdout).unwrap_or(Value::Null);
-        (
-            out.status.code().unwrap(),
-            value,
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    }
-
-    /// Runs against this folder's store in text mode.
-    fn text(&self, args: &[&str]) -> (i32, String, String) {
-        let db = self.db();
-        let mut all: Vec<&str> = args.to_vec();
-        all.extend(["--db", &db]);
-        let out = self.run(&all);
-        (
-            out.status.code().unwrap(),
-            String::from_utf8(out.stdout).unwrap(),
-            String::from_utf8(out.stderr).unwrap(),
-        )
-    }
-
-    /// A store holding the complete example's registry and packet.
-    fn seeded(name: &str) -> Dir {
-        let d = Dir::new(name);
-        assert_eq!(d.json(&["registry", "init"]).0, 0);
-        let reg = complete("registry.yaml").display().to_string();
-        assert_eq!(d.json(&["registry", "import", &reg, "--actor", "importer"]).0, 0);
-        let packet = complete("packet.yaml").display().to_string();
-        assert_eq!(d.json(&["packet", "put", &packet, "--actor", "author"]).0, 0);
-        d
-    }
-}
-
-impl Drop for Dir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
+/// A store holding the complete example's registry, imported by `importer`, and
+/// packet, put by `author`.
+fn seeded(name: &str) -> Dir {
+    Dir::seeded_with(name, &["--actor", "importer"], &["--actor", "author"])
 }
 
 #[test]
@@ -123,7 +37,7 @@ fn init_creates_the_store_and_commands_need_one() {
     let other = d.path("other.db");
     let out = Command::new(BIN)
         .args(["registry", "init"])
-        .current_dir(&d.0)
+        .current_dir(d.root())
         .env("GANGWAY_DB", &other)
         .output()
         .unwrap();
@@ -191,12 +105,7 @@ fn lifecycle_moves_and_refusals() {
 
     // Only the moves that landed are in the log, and it verifies.
     let (_, log, _) = d.json(&["audit", "query", "--target", "scope:demo:item:read"]);
-    let actions: Vec<&str> = log
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["action"].as_str().unwrap())
-        .collect();
+    let actions = field(&log, "action");
     assert_eq!(
         actions,
         [
@@ -291,7 +200,7 @@ fn update_changes_fields_only() {
 
 #[test]
 fn import_export_round_trips() {
-    let a = Dir::seeded("export-a");
+    let a = seeded("export-a");
     let (code, yaml, _) = a.text(&["registry", "export"]);
     assert_eq!(code, 0);
     assert!(yaml.starts_with("registry:\n"));
@@ -362,13 +271,13 @@ fn packets_keep_versions() {
     d.json(&["registry", "init"]);
     let src = complete("packet.yaml");
     let text = std::fs::read_to_string(&src).unwrap();
-    let (code, v, _) = d.json(&["packet", "put", src.to_str().unwrap()]);
+    let (code, v, _) = d.json(&["packet", "put", &src]);
     assert_eq!(code, 0);
     assert_eq!((v["version"].as_u64(), v["created"].as_bool()), (Some(1), Some(true)));
     assert_eq!(v["digest"].as_str().unwrap().len(), 64);
     assert_eq!(v["packet_id"], "token-factory-onboarding-v1");
 
-    let (_, again, _) = d.json(&["packet", "put", src.to_str().unwrap()]);
+    let (_, again, _) = d.json(&["packet", "put", &src]);
     assert_eq!(
         (again["version"].as_u64(), again["created"].as_bool()),
         (Some(1), Some(false))
@@ -411,7 +320,7 @@ fn packets_keep_versions() {
 
 #[test]
 fn impact_and_dry_run_gate_a_change() {
-    let d = Dir::seeded("impact");
+    let d = seeded("impact");
     let (code, v, _) = d.json(&["registry", "impact", "scope", "token_factory:model:invoke"]);
     assert_eq!(code, 0);
     assert_eq!(v["packets"][0]["packet_id"], "token-factory-onboarding-v1");
@@ -423,16 +332,7 @@ fn impact_and_dry_run_gate_a_change() {
     assert_eq!(code, 0, "no hits is not a failure");
     assert_eq!(v["packets"].as_array().unwrap().len(), 0);
 
-    let retire = [
-        "registry",
-        "dry-run",
-        "set-state",
-        "scope",
-        "token_factory:model:invoke",
-        "retired",
-        "--as-of",
-        "2026-11-22",
-    ];
+    let retire = dry_run_invoke("retired");
     let (code, v, _) = d.json(&retire);
     assert_eq!(code, 1, "a verdict would flip to failing");
     assert_eq!(v["ok"], false);
@@ -442,16 +342,7 @@ fn impact_and_dry_run_gate_a_change() {
     assert_eq!(code, 1);
     assert!(text.contains("token-factory-onboarding-v1"), "{text}");
 
-    let (code, v, _) = d.json(&[
-        "registry",
-        "dry-run",
-        "set-state",
-        "scope",
-        "token_factory:model:invoke",
-        "deprecated",
-        "--as-of",
-        "2026-11-22",
-    ]);
+    let (code, v, _) = d.json(&dry_run_invoke("deprecated"));
     assert_eq!(code, 0);
     assert_eq!(v["flips"].as_array().unwrap().len(), 0);
 
@@ -483,51 +374,33 @@ fn impact_and_dry_run_gate_a_change() {
 
 #[test]
 fn validate_reads_the_registry_from_the_store() {
-    let d = Dir::seeded("validate");
-    let packet = complete("packet.yaml").display().to_string();
-    let reg = complete("registry.yaml").display().to_string();
+    let d = seeded("validate");
+    let packet = complete("packet.yaml");
+    let reg = complete("registry.yaml");
     // The store holds no sign-offs for the packet: the records come from the file
     // (cli/tests/records_cli.rs covers records kept in the store).
-    let records = complete("records.yaml").display().to_string();
+    let records = complete("records.yaml");
     let db = d.db();
-    let from_file = d.run(&[
-        "validate",
-        &packet,
-        "--registry",
-        &reg,
-        "--records",
-        &records,
-        "--as-of",
-        "2026-11-22",
-        "--format",
-        "json",
-    ]);
-    let from_db = d.run(&[
-        "validate",
-        &packet,
-        "--db",
-        &db,
-        "--records",
-        &records,
-        "--as-of",
-        "2026-11-22",
-        "--format",
-        "json",
-    ]);
+    // `command PACKET SOURCE… --records RECORDS --as-of 2026-11-22 --format json`.
+    let judge = |command: &str, source: [&str; 2]| {
+        d.run(&[
+            command,
+            &packet,
+            source[0],
+            source[1],
+            "--records",
+            &records,
+            "--as-of",
+            "2026-11-22",
+            "--format",
+            "json",
+        ])
+    };
+    let from_file = judge("validate", ["--registry", &reg]);
+    let from_db = judge("validate", ["--db", &db]);
     assert_eq!(from_db.status.code(), Some(0));
     assert_eq!(from_file.stdout, from_db.stdout);
-    let progress = d.run(&[
-        "progress",
-        &packet,
-        "--db",
-        &db,
-        "--records",
-        &records,
-        "--as-of",
-        "2026-11-22",
-        "--format",
-        "json",
-    ]);
+    let progress = judge("progress", ["--db", &db]);
     assert_eq!(progress.status.code(), Some(0));
 
     // Retire a scope in the store: validate against the store now fails.
@@ -538,18 +411,7 @@ fn validate_reads_the_registry_from_the_store() {
         "token_factory:model:invoke",
         "retired",
     ]);
-    let after = d.run(&[
-        "validate",
-        &packet,
-        "--db",
-        &db,
-        "--records",
-        &records,
-        "--as-of",
-        "2026-11-22",
-        "--format",
-        "json",
-    ]);
+    let after = judge("validate", ["--db", &db]);
     assert_eq!(after.status.code(), Some(1));
 
     let both = d.run(&["validate", &packet, "--db", &db, "--registry", &reg]);
@@ -561,7 +423,7 @@ fn validate_reads_the_registry_from_the_store() {
 
 #[test]
 fn audit_query_export_checkpoint_and_offline_verify() {
-    let d = Dir::seeded("audit");
+    let d = seeded("audit");
     // Actor from the flag, GANGWAY_ACTOR, or USER.
     d.json(&[
         "registry",
@@ -666,29 +528,16 @@ fn audit_query_export_checkpoint_and_offline_verify() {
     let offline = Dir::new("audit-offline");
     let cp_arg = cp_file.to_str().unwrap();
     let log_arg = log.to_str().unwrap();
-    let out = offline.run(&[
-        "audit",
-        "verify",
-        "--export",
-        log_arg,
-        "--checkpoint",
-        cp_arg,
-        "--public-key",
-        &public,
-    ]);
+    // `gangway audit verify --export EXPORT MORE` in the folder without a store.
+    let verify = |export: &str, more: &[&str]| offline.run(&[&["audit", "verify", "--export", export], more].concat());
+    let out = verify(log_arg, &["--checkpoint", cp_arg, "--public-key", &public]);
     assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stdout));
     let pubfile = offline.path("public.txt");
     std::fs::write(&pubfile, format!("{public}\n")).unwrap();
-    let out = offline.run(&[
-        "audit",
-        "verify",
-        "--export",
+    let out = verify(
         log_arg,
-        "--checkpoint",
-        cp_arg,
-        "--public-key",
-        pubfile.to_str().unwrap(),
-    ]);
+        &["--checkpoint", cp_arg, "--public-key", pubfile.to_str().unwrap()],
+    );
     assert_eq!(out.status.code(), Some(0));
 
     // An edited record: exit 1, the text names it.
@@ -696,18 +545,11 @@ fn audit_query_export_checkpoint_and_offline_verify() {
     lines[2] = lines[2].replace("\"actor\":\"importer\"", "\"actor\":\"mallory\"");
     let tampered = offline.path("tampered.jsonl");
     std::fs::write(&tampered, lines.join("\n") + "\n").unwrap();
-    let out = offline.run(&["audit", "verify", "--export", tampered.to_str().unwrap()]);
+    let out = verify(tampered.to_str().unwrap(), &[]);
     assert_eq!(out.status.code(), Some(1));
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.contains("record 3, line 3: edited"), "{text}");
-    let out = offline.run(&[
-        "audit",
-        "verify",
-        "--export",
-        tampered.to_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+    let out = verify(tampered.to_str().unwrap(), &["--format", "json"]);
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (v["breach"]["problem"].as_str(), v["breach"]["found_seq"].as_u64()),
@@ -718,16 +560,7 @@ fn audit_query_export_checkpoint_and_offline_verify() {
     let short = offline.path("short.jsonl");
     let original: Vec<&str> = exported.lines().collect();
     std::fs::write(&short, original[..3].join("\n")).unwrap();
-    let out = offline.run(&[
-        "audit",
-        "verify",
-        "--export",
-        short.to_str().unwrap(),
-        "--checkpoint",
-        cp_arg,
-        "--format",
-        "json",
-    ]);
+    let out = verify(short.to_str().unwrap(), &["--checkpoint", cp_arg, "--format", "json"]);
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["breach"]["problem"], "truncated");
@@ -735,37 +568,30 @@ fn audit_query_export_checkpoint_and_offline_verify() {
     // A checkpoint pinned to another key.
     let other = offline.path("other.key");
     let (_, kg2, _) = offline.json(&["audit", "keygen", "--out", other.to_str().unwrap()]);
-    let out = offline.run(&[
-        "audit",
-        "verify",
-        "--export",
+    let out = verify(
         log_arg,
-        "--checkpoint",
-        cp_arg,
-        "--public-key",
-        kg2["public_key"].as_str().unwrap(),
-        "--format",
-        "json",
-    ]);
+        &[
+            "--checkpoint",
+            cp_arg,
+            "--public-key",
+            kg2["public_key"].as_str().unwrap(),
+            "--format",
+            "json",
+        ],
+    );
     assert_eq!(out.status.code(), Some(1));
     let v: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["breach"]["problem"], "bad_signature");
 
-    assert_eq!(
-        offline
-            .run(&["audit", "verify", "--export", "missing.jsonl"])
-            .status
-            .code(),
-        Some(2)
-    );
+    assert_eq!(verify("missing.jsonl", &[]).status.code(), Some(2));
     assert!(!offline.path("gangway.db").exists(), "offline verify opens no store");
 }
 
 #[test]
 fn full_flow_in_text() {
     let d = Dir::new("flow");
-    let reg = complete("registry.yaml").display().to_string();
-    let packet = complete("packet.yaml").display().to_string();
+    let reg = complete("registry.yaml");
+    let packet = complete("packet.yaml");
     let setup: &[(&[&str], i32, &str)] = &[
         (&["registry", "init"], 0, "is at schema version"),
         (&["registry", "import", &reg], 0, "added"),
@@ -825,20 +651,7 @@ fn full_flow_in_text() {
             0,
             "named by 1 stored packet",
         ),
-        (
-            &[
-                "registry",
-                "dry-run",
-                "set-state",
-                "scope",
-                "token_factory:model:invoke",
-                "retired",
-                "--as-of",
-                "2026-11-22",
-            ],
-            1,
-            "ok → failing",
-        ),
+        (&dry_run_invoke("retired"), 1, "ok → failing"),
         (
             &[
                 "registry",
