@@ -223,6 +223,13 @@ fn fully_checked(t: &Template, parameters: &[(&str, &str)], results: &BTreeMap<S
                         .insert(stage.id().to_owned(), yes.clone());
                 }
                 Gate::Adoption { min_weeks } => facts.adoption_weeks = Some(*min_weeks),
+                Gate::Review { role, .. } => {
+                    facts
+                        .reviews
+                        .entry("pkt-acme".into())
+                        .or_default()
+                        .insert(role.as_str().to_owned(), yes.clone());
+                }
             },
         }
     }
@@ -298,14 +305,30 @@ fn a_fully_checked_run_is_complete() {
     assert_eq!(unmet, ["contract_and_payment", "all_phases"]);
 
     let product = template(PRODUCT);
-    let (mut run, facts) = fully_checked(&product, &[("packet_id", "pkt-acme")], &BTreeMap::new());
+    let (mut run, mut facts) = fully_checked(&product, &[("packet_id", "pkt-acme")], &BTreeMap::new());
     let v = evaluate(&product, &run, &facts, as_of());
     assert!(v.complete, "{:#?}", v.exit_criteria);
-    // A review marked done without its sign-off as evidence does not count.
-    run.item_mut("reviews.security").evidence.clear();
+    // A review is decided by its sign-off: one not approving the latest version keeps
+    // the item open, whatever a person records on it.
+    facts.reviews.get_mut("pkt-acme").unwrap().insert(
+        "security".into(),
+        GateFact {
+            satisfied: false,
+            detail: Some("stale: `sec@example.com` approved version 1".into()),
+        },
+    );
+    let security = run.item_mut("reviews.security");
+    security.state = ItemState::Done;
+    security.evidence = vec!["signed".into()];
     let v = evaluate(&product, &run, &facts, as_of());
     let security = v.items.iter().find(|i| i.key == "reviews.security").unwrap();
-    assert_eq!(security.status, ItemStatus::EvidenceMissing);
+    assert_eq!(security.status, ItemStatus::Open);
+    assert_eq!(
+        security.reason.as_deref(),
+        Some(
+            "the `security` review of packet `pkt-acme` is not satisfied: stale: `sec@example.com` approved version 1"
+        )
+    );
     assert!(!v.complete);
 }
 
@@ -1105,6 +1128,8 @@ fn product_onboarding_holds_every_stage_and_review() {
         assert!(item.text.contains(output), "{}: output `{output}`", item.id);
         assert!(item.text.contains(exit_gate), "{}: exit gate `{exit_gate}`", item.id);
     }
+    // The review matrix: one review gate per role, its text holding the role's "must
+    // confirm" list verbatim.
     let reviews = t.section("reviews").unwrap();
     assert_eq!(reviews.items.len(), Role::ALL.len());
     for (item, role) in reviews.items.iter().zip(Role::ALL) {
@@ -1126,8 +1151,11 @@ fn product_onboarding_holds_every_stage_and_review() {
         );
         assert_eq!(
             item.check,
-            Check::Manual {
-                evidence: Evidence::Required
+            Check::Gate {
+                gate: Gate::Review {
+                    packet: "${packet_id}".into(),
+                    role
+                }
             }
         );
     }
@@ -1143,7 +1171,7 @@ fn product_onboarding_holds_every_stage_and_review() {
             ("every_review", &["reviews".to_owned()][..])
         ]
     );
-    assert_eq!(kinds(&t), BTreeMap::from([(ItemKind::Manual, 7), (ItemKind::Gate, 8)]));
+    assert_eq!(kinds(&t), BTreeMap::from([(ItemKind::Gate, 15)]));
 
     // One stage short: not complete, and the blocker names the stage.
     let (run, mut facts) = fully_checked(&t, &[("packet_id", "pkt-acme")], &BTreeMap::new());
@@ -1156,4 +1184,24 @@ fn product_onboarding_holds_every_stage_and_review() {
     assert!(!v.complete);
     let portal = v.items.iter().find(|i| i.key == "stages.portal").unwrap();
     assert_eq!(portal.status, ItemStatus::Open);
+
+    // One role short: the `every_review` criterion names the reviews section.
+    let (run, mut facts) = fully_checked(&t, &[("packet_id", "pkt-acme")], &BTreeMap::new());
+    facts.reviews.get_mut("pkt-acme").unwrap().remove("governance");
+    let v = evaluate(&t, &run, &facts, as_of());
+    let governance = v.items.iter().find(|i| i.key == "reviews.governance").unwrap();
+    assert_eq!(
+        (governance.status, governance.reason.as_deref()),
+        (
+            ItemStatus::Open,
+            Some("no fact given for the `governance` review of packet `pkt-acme`")
+        )
+    );
+    let unmet: Vec<&str> = v
+        .exit_criteria
+        .iter()
+        .filter(|c| !c.met)
+        .map(|c| c.id.as_str())
+        .collect();
+    assert_eq!(unmet, ["every_review"]);
 }

@@ -5,8 +5,8 @@
 //!   results flow against the seed-001 API, and its exit criteria;
 //! - `customer-onboarding` (seed 002): phases A–E with their steps, deliverables and exit
 //!   criteria, the must-have product requirements, and the definition of done;
-//! - `product-onboarding` (seed 000): the eight execution stages as gates and the review
-//!   matrix.
+//! - `product-onboarding` (seed 000): the eight execution stages as stage gates and the
+//!   review matrix as review gates (one per role, decided by the recorded sign-offs).
 //!
 //! `docs/checklists.md` ("Built-in templates") describes their parameters and secrets.
 //!

@@ -223,6 +223,11 @@ pub struct Facts {
     /// Consecutive weeks as the primary tool (see [`crate::checklist::adoption`]).
     #[serde(default)]
     pub adoption_weeks: Option<u32>,
+    /// Review gates, by packet id, then by role (`security`): satisfied when that
+    /// role's latest sign-off approves the packet's latest stored version. Left out
+    /// of the JSON form when empty.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub reviews: BTreeMap<String, BTreeMap<String, GateFact>>,
 }
 
 /// An item's status in a verdict.
@@ -689,6 +694,13 @@ fn gate_status(gate: &Gate, run: &Run, facts: &Facts) -> (ItemStatus, Option<Str
             ),
             Err(name) => unsupplied(name),
         },
+        Gate::Review { packet, role } => match fill(packet) {
+            Ok(p) => fact(
+                facts.reviews.get(&p).and_then(|r| r.get(role.as_str())),
+                format!("the `{role}` review of packet `{p}`"),
+            ),
+            Err(name) => unsupplied(name),
+        },
         Gate::Adoption { min_weeks } => match facts.adoption_weeks {
             Some(w) if w >= *min_weeks => (ItemStatus::Done, Some(format!("{w} weeks as the primary tool"))),
             Some(w) => (
@@ -853,6 +865,7 @@ exit_criteria:
                 )]),
             )]),
             adoption_weeks: Some(2),
+            reviews: BTreeMap::new(),
         };
         (run, facts)
     }
@@ -1070,6 +1083,123 @@ exit_criteria:
         )
         .unwrap();
         assert_eq!(facts.adoption_weeks, Some(3));
+        // Review facts are left out of the JSON form when there are none, so facts
+        // without review gates write as they always did.
+        assert_eq!(
+            serde_json::to_value(&facts).unwrap(),
+            json!({"billing": {"acme": {"satisfied": true, "detail": null}}, "stages": {"p": {"uat_evidence": {"satisfied": false, "detail": "x"}}}, "adoption_weeks": 3})
+        );
+        let facts: Facts =
+            serde_json::from_value(json!({"reviews": {"p": {"security": {"satisfied": true, "detail": "approved"}}}}))
+                .unwrap();
+        assert!(facts.reviews["p"]["security"].satisfied);
+        assert_eq!(
+            serde_json::to_value(&facts).unwrap()["reviews"],
+            json!({"p": {"security": {"satisfied": true, "detail": "approved"}}})
+        );
+    }
+
+    #[test]
+    fn review_gates_follow_their_facts() {
+        let t = Template::from_yaml(
+            r#"
+id: reviews
+title: Reviews
+source: seed 000
+parameters: [packet_id]
+sections:
+  - id: reviews
+    title: Review matrix
+    items:
+      - {id: product, text: product, kind: gate, gate: {kind: review, packet: "${packet_id}", role: product}}
+      - {id: security, text: security, kind: gate, gate: {kind: review, packet: "${packet_id}", role: security}}
+      - {id: governance, text: governance, kind: gate, gate: {kind: review, packet: "${packet_id}", role: governance}}
+      - {id: other, text: other packet, kind: gate, gate: {kind: review, packet: pkt-2, role: product}}
+exit_criteria:
+  - {id: all, text: every review, sections: [reviews]}
+"#,
+        )
+        .unwrap();
+        let mut run = Run::new("reviews");
+        let v = evaluate(&t, &run, &Facts::default(), d("2026-03-02"));
+        let reasons: Vec<Option<&str>> = v.items.iter().map(|i| i.reason.as_deref()).collect();
+        assert_eq!(
+            reasons,
+            [
+                Some("parameter `packet_id` is not supplied"),
+                Some("parameter `packet_id` is not supplied"),
+                Some("parameter `packet_id` is not supplied"),
+                Some("no fact given for the `product` review of packet `pkt-2`"),
+            ]
+        );
+        run.parameters.insert("packet_id".into(), "pkt-1".into());
+        let fact = |satisfied: bool, detail: &str| GateFact {
+            satisfied,
+            detail: Some(detail.to_owned()),
+        };
+        let facts = Facts {
+            reviews: BTreeMap::from([
+                (
+                    "pkt-1".to_owned(),
+                    BTreeMap::from([
+                        ("product".to_owned(), fact(true, "approved by `pm` on version 2")),
+                        (
+                            "security".to_owned(),
+                            fact(false, "rejected by `sec` on version 2: no threat model"),
+                        ),
+                    ]),
+                ),
+                (
+                    "pkt-2".to_owned(),
+                    BTreeMap::from([("security".to_owned(), fact(true, "x"))]),
+                ),
+            ]),
+            ..Facts::default()
+        };
+        // A recorded `done` does not tick a gate.
+        run.item_mut("reviews.governance").state = ItemState::Done;
+        let v = evaluate(&t, &run, &facts, d("2026-03-02"));
+        assert_eq!(
+            statuses(&v),
+            [
+                ("reviews.product", ItemStatus::Done),
+                ("reviews.security", ItemStatus::Open),
+                ("reviews.governance", ItemStatus::Open),
+                ("reviews.other", ItemStatus::Open),
+            ]
+        );
+        let reasons: Vec<Option<&str>> = v.items.iter().map(|i| i.reason.as_deref()).collect();
+        assert_eq!(
+            reasons,
+            [
+                Some("approved by `pm` on version 2"),
+                Some(
+                    "the `security` review of packet `pkt-1` is not satisfied: rejected by `sec` on version 2: no threat model"
+                ),
+                Some("no fact given for the `governance` review of packet `pkt-1`"),
+                Some("no fact given for the `product` review of packet `pkt-2`"),
+            ]
+        );
+        assert_eq!(v.sections[0].blocking.len(), 3);
+        assert!(!v.complete);
+        // Review facts do not lapse: nothing upcoming.
+        assert!(upcoming_changes(&t, &run, &facts, d("2026-03-02")).is_empty());
+        // Every role approved, and a waiver on the other packet's gate: complete.
+        let mut all = facts.clone();
+        for role in ["security", "governance"] {
+            all.reviews
+                .entry("pkt-1".into())
+                .or_default()
+                .insert(role.into(), fact(true, "approved"));
+        }
+        let other = run.item_mut("reviews.other");
+        other.state = ItemState::Waived;
+        other.waiver = Some(Waiver {
+            owner: "governance".into(),
+            reason: "pkt-2 is reviewed with pkt-1".into(),
+            expires: d("2026-03-31"),
+        });
+        assert!(evaluate(&t, &run, &all, d("2026-03-02")).complete);
     }
 
     fn arb_state() -> impl Strategy<Value = ItemState> {

@@ -49,6 +49,7 @@ use super::run::{DecisionRecord, Facts, GateFact, ItemRecord, ItemState, KnownGa
 use super::template::{Check, Gate, ItemKind, Template, TemplateError};
 use crate::audit::Origin;
 use crate::billing::GateStandard;
+use crate::review::{Decision, Role};
 use crate::store::{Store, StoreError, append, bad_row, sha256_hex};
 
 type Result<T> = std::result::Result<T, StoreError>;
@@ -934,6 +935,12 @@ impl Store {
     ///   including the stage; a packet not in the store is not satisfied.
     /// - `adoption`: the weeks as the primary tool over the run's rows and thresholds
     ///   (0 without rows).
+    /// - `review` gates: satisfied when the role's latest sign-off approves the
+    ///   packet's latest stored version ([`Store::review_status`] says `approved`);
+    ///   otherwise the detail says why: `rejected` (with the reasons), `stale` (only
+    ///   an earlier version was signed), `missing`, or the packet is not in the store.
+    ///   Sign-offs carry no date that lapses, so these facts are the same on any
+    ///   `as_of`.
     pub fn checklist_facts(
         &self,
         stored: &StoredRun,
@@ -944,6 +951,7 @@ impl Store {
         let mut facts = Facts::default();
         let params = &stored.run.parameters;
         let mut registry = None;
+        let mut reviews: BTreeMap<String, BTreeMap<String, GateFact>> = BTreeMap::new();
         for (_, item) in template.items() {
             let Check::Gate { gate } = &item.check else { continue };
             match gate {
@@ -980,6 +988,21 @@ impl Store {
                         .or_default()
                         .insert(stage.id().to_owned(), fact);
                 }
+                Gate::Review { packet, role } => {
+                    let Ok(packet_id) = substitute(packet, params) else {
+                        continue;
+                    };
+                    if !reviews.contains_key(&packet_id) {
+                        reviews.insert(packet_id.clone(), self.review_facts(&packet_id)?);
+                    }
+                    if let Some(fact) = reviews.get(&packet_id).and_then(|r| r.get(role.as_str())) {
+                        facts
+                            .reviews
+                            .entry(packet_id)
+                            .or_default()
+                            .insert(role.as_str().to_owned(), fact.clone());
+                    }
+                }
                 Gate::Adoption { .. } => {}
             }
         }
@@ -990,6 +1013,76 @@ impl Store {
         };
         facts.adoption_weeks = Some(adoption.as_ref().map_or(0, |a| a.weeks_as_primary));
         Ok((facts, adoption))
+    }
+
+    /// The review gate fact of every role of the review matrix for `packet_id`, by
+    /// role.
+    fn review_facts(&self, packet_id: &str) -> Result<BTreeMap<String, GateFact>> {
+        let status = match self.review_status(packet_id) {
+            Ok(s) => s,
+            Err(StoreError::PacketNotFound(_)) => {
+                let fact = GateFact {
+                    satisfied: false,
+                    detail: Some(format!("packet `{packet_id}` is not in the store")),
+                };
+                return Ok(Role::ALL
+                    .iter()
+                    .map(|r| (r.as_str().to_owned(), fact.clone()))
+                    .collect());
+            }
+            Err(e) => return Err(e),
+        };
+        let history = self.packet_history(packet_id)?;
+        let version_of = |digest: &str| {
+            history.iter().find(|v| v.digest == digest).map_or_else(
+                || format!("an earlier version (digest {})", digest.get(..12).unwrap_or(digest)),
+                |v| format!("version {}", v.version),
+            )
+        };
+        let latest = status.version;
+        Ok(status
+            .roles
+            .iter()
+            .map(|r| {
+                let fact = match (r.status, &r.signoff) {
+                    ("approved", Some(s)) => GateFact {
+                        satisfied: true,
+                        detail: Some(format!("approved by `{}` at {} on version {latest}", s.reviewer, s.at)),
+                    },
+                    ("rejected", Some(s)) => GateFact {
+                        satisfied: false,
+                        detail: Some(format!(
+                            "rejected by `{}` at {} on version {latest}: {}",
+                            s.reviewer,
+                            s.at,
+                            s.reasons.join("; ")
+                        )),
+                    },
+                    ("stale", Some(s)) => GateFact {
+                        satisfied: false,
+                        detail: Some(format!(
+                            "stale: `{}` {} {} at {}; the latest version, {latest}, has no `{}` sign-off",
+                            s.reviewer,
+                            match s.decision {
+                                Decision::Approve => "approved",
+                                Decision::Reject => "rejected",
+                            },
+                            version_of(&s.digest),
+                            s.at,
+                            r.role
+                        )),
+                    },
+                    _ => GateFact {
+                        satisfied: false,
+                        detail: Some(format!(
+                            "missing: no `{}` sign-off on any version; the latest is version {latest}",
+                            r.role
+                        )),
+                    },
+                };
+                (r.role.as_str().to_owned(), fact)
+            })
+            .collect())
     }
 
     fn stage_fact(
@@ -1303,6 +1396,8 @@ exit_criteria:
             Some("packet `token-factory-onboarding-v1` is not in the store")
         );
         assert_eq!(v.facts.adoption_weeks, Some(0));
+        // No review gate, no review facts.
+        assert!(v.facts.reviews.is_empty());
 
         s.put_packet(
             &o,
@@ -1406,6 +1501,179 @@ exit_criteria:
         assert_eq!(s.set_adoption_thresholds(&o, &run.id, &t).unwrap().weeks_as_primary, 0);
         let v = s.checklist_verdict(&run.id, as_of, None).unwrap();
         assert!(!v.verdict.complete);
+    }
+
+    #[test]
+    fn review_gates_follow_the_stored_signoffs() {
+        use crate::checklist::ItemStatus;
+        use crate::records::store::SignOffRequest;
+        use crate::review::{Decision, Role};
+
+        const PACKET: &str = include_str!("../../../examples/token-factory-complete/packet.yaml");
+        const ID: &str = "token-factory-onboarding-v1";
+        let mut s = Store::open_in_memory().unwrap();
+        let o = origin();
+        let template = crate::checklist::builtin::source("product-onboarding").unwrap();
+        let run = s
+            .new_checklist_run(&o, template, &BTreeMap::from([("packet_id".to_owned(), ID.to_owned())]))
+            .unwrap();
+        let as_of = d("2026-03-02");
+        let reviews = |s: &Store| -> Vec<(String, ItemStatus, String)> {
+            s.checklist_verdict(&run.id, as_of, None)
+                .unwrap()
+                .verdict
+                .items
+                .into_iter()
+                .filter(|i| i.key.starts_with("reviews."))
+                .map(|i| (i.key, i.status, i.reason.unwrap_or_default()))
+                .collect()
+        };
+        // No packet stored: every review gate says so.
+        let before = reviews(&s);
+        assert_eq!(before.len(), 7);
+        assert!(
+            before.iter().all(|(_, st, why)| *st == ItemStatus::Open
+                && why.ends_with(&format!("is not satisfied: packet `{ID}` is not in the store"))),
+            "{before:#?}"
+        );
+
+        s.put_packet(&o, PACKET, crate::Format::Yaml).unwrap();
+        let sign = |s: &mut Store, at: &str, role: Role, decision: Decision, reasons: &[String]| {
+            let by = format!("{role}@example.com");
+            s.sign_off(
+                &Origin::new(by.as_str(), at.parse().unwrap()),
+                &SignOffRequest {
+                    packet_id: ID,
+                    role,
+                    decision,
+                    reasons,
+                    digest: None,
+                },
+            )
+            .unwrap();
+        };
+        sign(&mut s, "2026-03-01T11:00:00Z", Role::Product, Decision::Approve, &[]);
+        sign(&mut s, "2026-03-01T11:00:00Z", Role::Backend, Decision::Approve, &[]);
+        let why = ["no threat model".to_owned(), "keys in env".to_owned()];
+        sign(&mut s, "2026-03-01T12:00:00Z", Role::Security, Decision::Approve, &[]);
+        sign(&mut s, "2026-03-01T13:00:00Z", Role::Security, Decision::Reject, &why);
+        let v = s.checklist_verdict(&run.id, as_of, None).unwrap();
+        // Each role's fact is what `review_status` says of it.
+        let st = s.review_status(ID).unwrap();
+        let facts = &v.facts.reviews[ID];
+        assert_eq!(facts.len(), 7);
+        for r in &st.roles {
+            assert_eq!(facts[r.role.as_str()].satisfied, r.status == "approved", "{}", r.role);
+        }
+        let what = |role: &str| format!("the `{role}` review of packet `{ID}` is not satisfied: ");
+        let expected = |s: &[(&str, ItemStatus, String)]| -> Vec<(String, ItemStatus, String)> {
+            s.iter()
+                .map(|(k, st, r)| (format!("reviews.{k}"), *st, r.clone()))
+                .collect()
+        };
+        assert_eq!(
+            reviews(&s),
+            expected(&[
+                (
+                    "product",
+                    ItemStatus::Done,
+                    "approved by `product@example.com` at 2026-03-01T11:00:00Z on version 1".into()
+                ),
+                (
+                    "architecture",
+                    ItemStatus::Open,
+                    what("architecture")
+                        + "missing: no `architecture` sign-off on any version; the latest is version 1"
+                ),
+                (
+                    "backend",
+                    ItemStatus::Done,
+                    "approved by `backend@example.com` at 2026-03-01T11:00:00Z on version 1".into()
+                ),
+                (
+                    "frontend",
+                    ItemStatus::Open,
+                    what("frontend") + "missing: no `frontend` sign-off on any version; the latest is version 1"
+                ),
+                (
+                    "security",
+                    ItemStatus::Open,
+                    what("security")
+                        + "rejected by `security@example.com` at 2026-03-01T13:00:00Z on version 1: no threat model; keys in env"
+                ),
+                (
+                    "operations",
+                    ItemStatus::Open,
+                    what("operations") + "missing: no `operations` sign-off on any version; the latest is version 1"
+                ),
+                (
+                    "governance",
+                    ItemStatus::Open,
+                    what("governance") + "missing: no `governance` sign-off on any version; the latest is version 1"
+                ),
+            ])
+        );
+
+        // An edited packet voids every sign-off: the approvals and the rejection are
+        // stale; approving the new version again satisfies the gate.
+        let edited = PACKET.replace("rollback_posture: Redeploy", "rollback_posture: Re-deploy");
+        assert!(edited != PACKET, "the edit must change the packet");
+        s.put_packet(&o, &edited, crate::Format::Yaml).unwrap();
+        sign(&mut s, "2026-03-02T09:00:00Z", Role::Backend, Decision::Approve, &[]);
+        let after = reviews(&s);
+        let get = |key: &str| after.iter().find(|(k, _, _)| k == key).cloned().unwrap();
+        assert_eq!(
+            get("reviews.product"),
+            (
+                "reviews.product".to_owned(),
+                ItemStatus::Open,
+                what("product")
+                    + "stale: `product@example.com` approved version 1 at 2026-03-01T11:00:00Z; the latest version, 2, has no `product` sign-off"
+            )
+        );
+        assert_eq!(
+            get("reviews.security").2,
+            what("security")
+                + "stale: `security@example.com` rejected version 1 at 2026-03-01T13:00:00Z; the latest version, 2, has no `security` sign-off"
+        );
+        assert_eq!(
+            get("reviews.backend"),
+            (
+                "reviews.backend".to_owned(),
+                ItemStatus::Done,
+                "approved by `backend@example.com` at 2026-03-02T09:00:00Z on version 2".to_owned()
+            )
+        );
+        assert_eq!(
+            get("reviews.frontend").2,
+            what("frontend") + "missing: no `frontend` sign-off on any version; the latest is version 2"
+        );
+        let v = s.checklist_verdict(&run.id, as_of, None).unwrap();
+        let unmet: Vec<&str> = v
+            .verdict
+            .exit_criteria
+            .iter()
+            .filter(|c| !c.met)
+            .map(|c| c.id.as_str())
+            .collect();
+        assert_eq!(unmet, ["every_stage", "every_review"]);
+        // A gate cannot be ticked by hand.
+        assert_eq!(
+            code(
+                s.check_item(
+                    &o,
+                    &run.id,
+                    "reviews.product",
+                    ItemState::Done,
+                    &["signed".into()],
+                    None
+                )
+                .unwrap_err()
+            ),
+            "checklist.wrong_kind"
+        );
+        // Review facts carry no date: the forecast lists nothing for this run.
+        assert!(s.forecast_runs(as_of, d("2027-03-02"), None).unwrap().is_empty());
     }
 
     #[test]

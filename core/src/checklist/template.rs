@@ -13,6 +13,7 @@ use super::flow::{Capture, CaptureRole, Poll, Step};
 use super::placeholder::{self, SECRET_PREFIX};
 use super::probe::{Assertion, Headers, Method, Op, RequestTemplate, Subject, check_pointer};
 use crate::decode::did_you_mean;
+use crate::review::Role;
 use crate::stage::Stage;
 use crate::tree::{self, Key, Limits, Node, Pos, Value};
 
@@ -176,6 +177,18 @@ pub enum Gate {
         /// The least number of consecutive passing weeks.
         min_weeks: u32,
     },
+    /// A role of the review matrix approved the packet's latest stored version.
+    Review {
+        /// The packet id (may hold `${parameter}` placeholders).
+        packet: String,
+        /// The reviewer role.
+        role: Role,
+    },
+}
+
+impl Gate {
+    /// Every gate kind as written in a template.
+    pub const KINDS: [&'static str; 4] = ["billing", "stage", "adoption", "review"];
 }
 
 /// An exit criterion: every condition it names must hold.
@@ -1226,7 +1239,7 @@ impl Reader {
         let kind = match node.get("kind") {
             Some(n) => self.text(n, &kp),
             None => {
-                let every = ["kind", "tenant", "packet", "stage", "min_weeks"];
+                let every = ["kind", "tenant", "packet", "stage", "min_weeks", "role"];
                 self.map(node, path, "a gate", &every, &["kind"]);
                 return None;
             }
@@ -1282,14 +1295,49 @@ impl Reader {
                     min_weeks: u32::try_from(weeks).ok()?,
                 })
             }
+            "review" => {
+                let keys = ["kind", "packet", "role"];
+                let e = self.map(node, path, "a review gate", &keys, &keys)?;
+                let packet = get(e, "packet").and_then(|n| {
+                    let pp = tree::join(path, "packet");
+                    let packet = self.text(n, &pp)?;
+                    self.refs(&packet, &pp, n.pos, &allowed);
+                    Some(packet)
+                });
+                let role = get(e, "role").and_then(|n| {
+                    let rp = tree::join(path, "role");
+                    let text = self.text(n, &rp)?;
+                    let role = Role::from_name(&text);
+                    if role.is_none() {
+                        let hint = did_you_mean(&text, Role::NAMES.iter().copied())
+                            .map_or_else(String::new, |b| format!("did you mean `{b}`? "));
+                        self.bad(
+                            &rp,
+                            n.pos,
+                            format!(
+                                "unknown review role `{text}`; {hint}expected one of {}",
+                                Role::NAMES.join(", ")
+                            ),
+                        );
+                    }
+                    role
+                });
+                Some(Gate::Review {
+                    packet: packet?,
+                    role: role?,
+                })
+            }
             other => {
                 let n = node.get("kind").map_or(node.pos, |n| n.pos);
-                let hint = did_you_mean(other, ["billing", "stage", "adoption"])
-                    .map_or_else(String::new, |b| format!("did you mean `{b}`? "));
+                let hint =
+                    did_you_mean(other, Gate::KINDS).map_or_else(String::new, |b| format!("did you mean `{b}`? "));
                 self.bad(
                     &kp,
                     n,
-                    format!("unknown gate kind `{other}`; {hint}expected one of billing, stage, adoption"),
+                    format!(
+                        "unknown gate kind `{other}`; {hint}expected one of {}",
+                        Gate::KINDS.join(", ")
+                    ),
                 );
                 None
             }
@@ -1802,6 +1850,106 @@ exit_criteria:
                 ("checklist.template_invalid", "/sections/0/items/4/expect/2/header"),
             ],
             "{p:#?}"
+        );
+    }
+
+    #[test]
+    fn review_gates_read_and_validate() {
+        let base = |items: &str| {
+            format!(
+                "id: r\ntitle: R\nsource: s\nparameters: [packet_id]\nsections:\n  - id: reviews\n    title: Reviews\n    items:\n{items}exit_criteria:\n  - {{id: e, text: E, all_sections: true}}\n"
+            )
+        };
+        let ok = base(
+            "      - {id: sec, text: S, kind: gate, gate: {kind: review, packet: \"${packet_id}\", role: security}}\n      - {id: gov, text: G, kind: gate, gate: {kind: review, packet: pkt-1, role: governance}}\n",
+        );
+        let t = Template::from_yaml(&ok).unwrap();
+        assert_eq!(
+            t.item("reviews.sec").map(|i| &i.check),
+            Some(&Check::Gate {
+                gate: Gate::Review {
+                    packet: "${packet_id}".into(),
+                    role: Role::Security
+                }
+            })
+        );
+        let json = serde_json::to_value(&t).unwrap();
+        assert_eq!(
+            json["sections"][0]["items"][1],
+            serde_json::json!({"id": "gov", "text": "G", "kind": "gate",
+                "gate": {"kind": "review", "packet": "pkt-1", "role": "governance"}})
+        );
+        // Every role of the matrix reads.
+        for role in Role::ALL {
+            let text = base(&format!(
+                "      - {{id: x, text: X, kind: gate, gate: {{kind: review, packet: p, role: {role}}}}}\n"
+            ));
+            assert!(Template::from_yaml(&text).is_ok(), "{role}");
+        }
+
+        let bad = base(
+            "      - {id: a, text: A, kind: gate, gate: {kind: review, packet: p, role: secuirty}}\n      - {id: b, text: B, kind: gate, gate: {kind: review, packet: \"${tenant}\", role: Security}}\n      - {id: c, text: C, kind: gate, gate: {kind: review, role: product, stage: intake}}\n      - {id: d, text: D, kind: gate, gate: {kind: reveiw, packet: p, role: product}}\n      - {id: e, text: E, kind: gate, gate: {kind: review, packet: \"${secret.P}\", role: 3}}\n      - {id: f, text: F, kind: gate, gate: {kind: review, packet: p, role: reviewer}}\n",
+        );
+        let p = problems(&bad);
+        let codes: Vec<(&str, &str)> = p.iter().map(|(c, path, _, _)| (c.as_str(), path.as_str())).collect();
+        assert_eq!(
+            codes,
+            [
+                ("checklist.template_invalid", "/sections/0/items/0/gate/role"),
+                ("checklist.unknown_placeholder", "/sections/0/items/1/gate/packet"),
+                ("checklist.template_invalid", "/sections/0/items/1/gate/role"),
+                ("checklist.template_invalid", "/sections/0/items/2/gate/packet"),
+                ("checklist.template_invalid", "/sections/0/items/2/gate/stage"),
+                ("checklist.template_invalid", "/sections/0/items/3/gate/kind"),
+                ("checklist.unknown_placeholder", "/sections/0/items/4/gate/packet"),
+                ("checklist.template_invalid", "/sections/0/items/4/gate/role"),
+                ("checklist.template_invalid", "/sections/0/items/5/gate/role"),
+            ],
+            "{p:#?}"
+        );
+        let err = Template::from_yaml(&bad).err().unwrap();
+        let message = |path: &str| {
+            err.problems
+                .iter()
+                .find(|p| p.path == path)
+                .map(|p| (p.message.as_str(), p.line))
+                .unwrap()
+        };
+        let roles = "expected one of product, architecture, backend, frontend, security, operations, governance";
+        assert_eq!(
+            message("/sections/0/items/0/gate/role"),
+            (
+                format!("unknown review role `secuirty`; did you mean `security`? {roles}").as_str(),
+                9
+            )
+        );
+        assert_eq!(
+            message("/sections/0/items/5/gate/role").0,
+            format!("unknown review role `reviewer`; {roles}")
+        );
+        assert_eq!(
+            message("/sections/0/items/4/gate/role").0,
+            "expected a string, found an integer"
+        );
+        assert_eq!(
+            message("/sections/0/items/2/gate/packet").0,
+            "a review gate needs `packet`"
+        );
+        assert!(
+            message("/sections/0/items/2/gate/stage")
+                .0
+                .starts_with("unknown field `stage` in a review gate;"),
+            "{err}"
+        );
+        assert_eq!(
+            message("/sections/0/items/3/gate/kind").0,
+            "unknown gate kind `reveiw`; did you mean `review`? expected one of billing, stage, adoption, review"
+        );
+        assert!(
+            message("/sections/0/items/4/gate/packet")
+                .0
+                .starts_with("a secret (`P`) cannot be used here"),
+            "{err}"
         );
     }
 
