@@ -608,7 +608,7 @@ impl ChecklistVerdict {
         convert::to_py(py, &self.inner.problems)
     }
 
-    /// The gate facts evaluated with (`{billing, stages, adoption_weeks}`).
+    /// The gate facts evaluated with (`{billing, stages, reviews, adoption_weeks}`).
     #[getter]
     fn facts<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
         convert::to_py(py, &self.facts)
@@ -686,7 +686,8 @@ fn facts_of(py: Python<'_>, facts: Option<&Bound<'_, PyAny>>) -> PyResult<Facts>
 
 /// Evaluates `run` against `template` on `as_of` (a `datetime.date` or `YYYY-MM-DD`;
 /// default today) with the gate `facts` (`{"billing": {tenant: {"satisfied",
-/// "detail"}}, "stages": {packet_id: {stage: {…}}}, "adoption_weeks": N}`; default
+/// "detail"}}, "stages": {packet_id: {stage: {…}}}, "reviews": {packet_id: {role:
+/// {…}}}, "adoption_weeks": N}`; default
 /// none: every gate open). Pure: the same inputs give the same verdict.
 #[pyfunction]
 #[pyo3(signature = (template, run, facts = None, *, as_of = None))]

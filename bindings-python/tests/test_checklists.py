@@ -146,7 +146,7 @@ def test_builtins_load() -> None:
     assert shapes == {
         "assisted-public-launch": (7, {"manual": 37, "probe": 11, "flow": 1, "gate": 1}, 3, ["tenant"]),
         "customer-onboarding": (6, {"manual": 58, "gate": 2}, 8, ["tenant"]),
-        "product-onboarding": (2, {"gate": 8, "manual": 7}, 2, ["packet_id"]),
+        "product-onboarding": (2, {"gate": 15}, 2, ["packet_id"]),
     }
     launch = gangway.ChecklistTemplate.builtin("assisted-public-launch")
     assert launch.secret_names == ["INTEGRATION_KEY", "INVALID_KEY", "REVOKED_KEY"]
