@@ -22,14 +22,12 @@
 #![cfg(unix)]
 
 mod common;
-use common::TempDir;
-use common::billing::{event, integrity_check, jsonl, ledger_by_key, origin, setup};
+use common::billing::{event, jsonl, ledger_by_key, origin, setup};
+use common::child::{Running, ready_go, rerun, say, start_together};
+use common::{TempDir, integrity_check};
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use gangway::billing::InvoiceState;
@@ -112,12 +110,7 @@ fn ingest_child() {
     let events = input(w);
     let text: String = events.iter().map(|e| jsonl(e) + "\n").collect();
     let mut out = std::io::stdout().lock();
-    // The harness has printed `test ingest_child ... ` without a newline.
-    writeln!(out, "\nready").unwrap();
-    out.flush().unwrap();
-    let mut go = String::new();
-    std::io::stdin().read_line(&mut go).unwrap();
-    assert_eq!(go.trim(), "go");
+    ready_go(&mut out);
     let o = origin(&format!("writer-{w}"));
     let mut batches = 0usize;
     let sum = if w == 1 {
@@ -137,64 +130,17 @@ fn ingest_child() {
             .unwrap()
     };
     assert_eq!(batches, events.len().div_ceil(batch_size(w)));
-    writeln!(
-        out,
-        "summary {} {} {}",
-        sum.accepted,
-        sum.duplicates,
-        sum.rejected.len()
-    )
-    .unwrap();
-    out.flush().unwrap();
+    let summary = format!("summary {} {} {}", sum.accepted, sum.duplicates, sum.rejected.len());
+    say(&mut out, &summary);
 }
 
-struct Writer {
-    child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::Receiver<String>,
-    stdout: std::thread::JoinHandle<()>,
-    stderr: std::thread::JoinHandle<String>,
-}
-
-fn spawn_writer(db: &Path, w: u64) -> Writer {
+fn spawn_writer(db: &Path, w: u64) -> Running {
     spawn(db, &w.to_string(), "ingest_child")
 }
 
 /// Runs the child test `test` with `GANGWAY_BILLING_CONC_ID=id`.
-fn spawn(db: &Path, id: &str, test: &str) -> Writer {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", test, "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, db)
-        .env(ID_ENV, id)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    let stdout = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    Writer {
-        child,
-        stdin,
-        lines,
-        stdout,
-        stderr,
-    }
+fn spawn(db: &Path, id: &str, test: &str) -> Running {
+    Running::spawn(rerun(test).env(CHILD_ENV, db).env(ID_ENV, id), true)
 }
 
 #[test]
@@ -207,38 +153,16 @@ fn concurrent_ingests_of_overlapping_keys_land_each_key_once() {
         store.audit_records(&AuditFilter::default()).unwrap().len()
     };
     let started = Instant::now();
-    let mut writers: Vec<Writer> = (0..WRITERS).map(|w| spawn_writer(&db, w)).collect();
-    for (w, writer) in writers.iter_mut().enumerate() {
-        loop {
-            match writer.lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) if line == "ready" => break,
-                Ok(_) => {}
-                Err(_) => {
-                    for writer in writers {
-                        let mut child = writer.child;
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        eprintln!("{}", writer.stderr.join().unwrap());
-                    }
-                    panic!("writer {w} never got ready");
-                }
-            }
-        }
-    }
-    for writer in &mut writers {
-        writeln!(writer.stdin, "go").unwrap();
-        writer.stdin.flush().unwrap();
-    }
+    let mut writers: Vec<Running> = (0..WRITERS).map(|w| spawn_writer(&db, w)).collect();
+    start_together(&mut writers);
     // (accepted, duplicates) per writer.
     let mut summaries: Vec<(u64, u64)> = Vec::new();
     for (w, writer) in writers.into_iter().enumerate() {
-        let status = writer.child.wait_with_output().unwrap().status;
-        writer.stdout.join().unwrap();
-        let errors = writer.stderr.join().unwrap();
-        assert!(status.success(), "writer {w} failed ({status}): {errors}");
-        let summary = writer
+        let ended = writer.finish(&format!("writer {w}"));
+        let errors = &ended.stderr;
+        let summary = ended
             .lines
-            .try_iter()
+            .iter()
             .find_map(|l| {
                 let words: Vec<u64> = l
                     .strip_prefix("summary ")?
@@ -332,40 +256,10 @@ fn race_period() -> (Date, Date) {
     (Date::constant(2026, 11, 1), Date::constant(2026, 11, 16))
 }
 
-/// Waits for `ready` from every child, then sends `go` to all of them.
-fn start_together(children: &mut [Writer]) {
-    for (w, child) in children.iter_mut().enumerate() {
-        loop {
-            match child.lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) if line == "ready" => break,
-                Ok(_) => {}
-                Err(_) => panic!("child {w} never got ready"),
-            }
-        }
-    }
-    for child in children.iter_mut() {
-        writeln!(child.stdin, "go").unwrap();
-        child.stdin.flush().unwrap();
-    }
-}
-
-/// Waits for a child to finish successfully; its stdout lines.
-fn finish(child: Writer, name: &str) -> Vec<String> {
-    let status = child.child.wait_with_output().unwrap().status;
-    child.stdout.join().unwrap();
-    let errors = child.stderr.join().unwrap();
-    assert!(status.success(), "{name} failed ({status}): {errors}");
-    child.lines.try_iter().collect()
-}
-
-/// Says `ready` and waits for `go`.
-fn ready_go(out: &mut impl Write) {
-    // The harness has printed `test … ... ` without a newline.
-    writeln!(out, "\nready").unwrap();
-    out.flush().unwrap();
-    let mut go = String::new();
-    std::io::stdin().read_line(&mut go).unwrap();
-    assert_eq!(go.trim(), "go");
+/// The store of the race's child `id`; none in a normal run or in the other child.
+fn child_db(id: &str) -> Option<String> {
+    let db = std::env::var(CHILD_ENV).ok()?;
+    (std::env::var(ID_ENV).as_deref() == Ok(id)).then_some(db)
 }
 
 /// The race's ingesting child: events `race-0..RACE_EVENTS` in batches of 50, a short
@@ -373,10 +267,7 @@ fn ready_go(out: &mut impl Write) {
 /// <accepted> <duplicates> <rejected>`.
 #[test]
 fn race_child() {
-    let Ok(db) = std::env::var(CHILD_ENV) else { return };
-    if std::env::var(ID_ENV).as_deref() != Ok("race") {
-        return;
-    }
+    let Some(db) = child_db("race") else { return };
     let mut store = Store::open(&db).unwrap();
     let snapshot = store.snapshot().unwrap();
     let events: Vec<UsageRecord> = (0..RACE_EVENTS).map(|n| event("race", n)).collect();
@@ -389,23 +280,16 @@ fn race_child() {
         std::thread::sleep(Duration::from_millis(2));
     }
     for r in &total.rejected {
-        writeln!(
-            out,
-            "rejected {} {}",
-            r.idempotency_key.as_deref().unwrap_or("?"),
-            r.code
-        )
-        .unwrap();
+        let key = r.idempotency_key.as_deref().unwrap_or("?");
+        say(&mut out, &format!("rejected {key} {}", r.code));
     }
-    writeln!(
-        out,
+    let summary = format!(
         "summary {} {} {}",
         total.accepted,
         total.duplicates,
         total.rejected.len()
-    )
-    .unwrap();
-    out.flush().unwrap();
+    );
+    say(&mut out, &summary);
 }
 
 /// The race's invoicing child: generates `tenant-acme`'s invoice for the race period,
@@ -413,10 +297,7 @@ fn race_child() {
 /// invoice stays).
 #[test]
 fn invoice_child() {
-    let Ok(db) = std::env::var(CHILD_ENV) else { return };
-    if std::env::var(ID_ENV).as_deref() != Ok("invoicer") {
-        return;
-    }
+    let Some(db) = child_db("invoicer") else { return };
     let mut store = Store::open(&db).unwrap();
     let mut out = std::io::stdout().lock();
     ready_go(&mut out);
@@ -428,8 +309,7 @@ fn invoice_child() {
             .generate_invoice(&o, &format!("gen-{r}"), "tenant-acme", None, start, end)
             .unwrap();
         let quantity: u64 = inv.lines().iter().map(|l| l.quantity).sum();
-        writeln!(out, "invoice {} {quantity}", inv.id()).unwrap();
-        out.flush().unwrap();
+        say(&mut out, &format!("invoice {} {quantity}", inv.id()));
         if r + 1 < RACE_ROUNDS {
             std::thread::sleep(Duration::from_millis(5));
             store
@@ -454,8 +334,8 @@ fn invoicing_while_ingesting_bills_each_event_exactly_once() {
     ];
     start_together(&mut children);
     let mut children = children.into_iter();
-    let writer = finish(children.next().unwrap(), "the race writer");
-    let invoicer = finish(children.next().unwrap(), "the invoicer");
+    let writer = children.next().unwrap().finish("the race writer").lines;
+    let invoicer = children.next().unwrap().finish("the invoicer").lines;
     let elapsed = started.elapsed();
 
     let (start, end) = race_period();

@@ -20,15 +20,13 @@
 #![cfg(unix)]
 
 mod common;
-use common::TempDir;
-use common::billing::{event, integrity_check, jsonl_text, ledger_by_key, setup};
+use common::billing::{event, jsonl_text, ledger_by_key, setup};
+use common::child::{Rng, kill_after, rerun, say, say_ready};
+use common::{TempDir, integrity_check};
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
+use std::process::Command;
 use std::time::{Duration, Instant};
 
 use gangway::Store;
@@ -52,22 +50,6 @@ const KILL_WINDOW_MS: u64 = 100;
 const FINAL_BATCH: u64 = 10_000;
 /// Key prefix of the input's events.
 const PREFIX: &str = "crash";
-
-/// xorshift64: enough randomness for kill delays, reproducible per iteration.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_add(7).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 fn child_origin(skip: u64) -> Origin {
     Origin {
@@ -105,18 +87,12 @@ fn ingest_child() {
     };
     let rest = &input[offset..];
     let origin = child_origin(skip);
-    let out = std::sync::Mutex::new(std::io::stdout().lock());
-    let say = |line: String| {
-        let mut out = out.lock().unwrap();
-        writeln!(out, "{line}").unwrap();
-        out.flush().unwrap();
-    };
-    // The harness has printed `test ingest_child ... ` without a newline: end that line.
-    say("\nready".into());
+    let mut out = std::io::stdout().lock();
+    say_ready(&mut out);
     if jsonl {
         store
             .ingest_jsonl(&origin, rest.as_bytes(), &snapshot, BATCH as usize, |p| {
-                say(format!("committed {}", skip + p.events as u64));
+                say(&mut out, &format!("committed {}", skip + p.events as u64));
             })
             .unwrap();
     } else {
@@ -134,25 +110,25 @@ fn ingest_child() {
             let sum = store.ingest_usage(&origin, &batch, &snapshot).unwrap();
             assert!(sum.rejected.is_empty(), "{sum:?}");
             end += batch.len() as u64;
-            say(format!("committed {end} {} {}", sum.accepted, sum.duplicates));
+            say(
+                &mut out,
+                &format!("committed {end} {} {}", sum.accepted, sum.duplicates),
+            );
         }
     }
-    say("done".into());
+    say(&mut out, "done");
     std::thread::sleep(Duration::from_secs(120));
 }
 
-fn spawn_child(db: &Path, input: &Path, skip: u64, jsonl: bool) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "ingest_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, db)
+/// The ingesting child, resuming from line `skip` with `ingest_jsonl` or (not
+/// `jsonl`) `ingest_usage`.
+fn child(db: &Path, input: &Path, skip: u64, jsonl: bool) -> Command {
+    let mut c = rerun("ingest_child");
+    c.env(CHILD_ENV, db)
         .env(INPUT_ENV, input)
         .env(SKIP_ENV, skip.to_string())
-        .env(MODE_ENV, if jsonl { "jsonl" } else { "batches" })
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
+        .env(MODE_ENV, if jsonl { "jsonl" } else { "batches" });
+    c
 }
 
 /// What one killed child reported.
@@ -271,7 +247,7 @@ fn sigkill_mid_ingest_keeps_whole_batches_and_a_rerun_finishes_the_job() {
     let mut mid_ingest_kills = 0u64;
     let mut inspections = 0u64;
     for i in 0..KILLS {
-        let mut rng = Rng::new(i);
+        let mut rng = Rng::new(i + 7);
         let jsonl = i.is_multiple_of(2);
         // Resume where the ledger ends (at least), or before it: half a batch, a batch,
         // or a bit more than two, so the first batch is partly or wholly duplicates and
@@ -282,54 +258,17 @@ fn sigkill_mid_ingest_keeps_whole_batches_and_a_rerun_finishes_the_job() {
         overlapping_starts += u64::from(skip < low);
         hot_starts += u64::from(std::fs::metadata(db.with_extension("db-wal")).is_ok_and(|m| m.len() > 0));
 
-        let mut child = spawn_child(&db, &input, skip, jsonl);
-        let stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
-        });
         let mut seen = Seen::default();
         // Every fifth kill is timed from the spawn, so it may land while the child is
         // still opening the store (recovering the last child's WAL); the rest are timed
         // from its `ready`, so they land among the batches.
-        if !i.is_multiple_of(5) {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while !seen.ready {
-                match rx.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                    Ok(line) => seen.take(&line),
-                    Err(_) => {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        panic!("the child never got ready: {}", err_reader.join().unwrap());
-                    }
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(rng.below(KILL_WINDOW_MS)));
-        // `Child::kill` sends SIGKILL on Unix.
-        let _ = child.kill();
-        let status = child.wait().unwrap();
-        reader.join().unwrap();
-        let errors = err_reader.join().unwrap();
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "kill {i}: the child ended on its own ({status}): {errors}"
+        kill_after(
+            &mut child(&db, &input, skip, jsonl),
+            !i.is_multiple_of(5),
+            Duration::from_millis(rng.below(KILL_WINDOW_MS)),
+            |line| seen.take(line),
+            &format!("kill {i}: the child"),
         );
-        for line in rx.try_iter() {
-            seen.take(&line);
-        }
         assert!(
             !seen.done,
             "kill {i}: the child got through the whole input; make EVENTS larger"
@@ -389,18 +328,23 @@ fn sigkill_mid_ingest_keeps_whole_batches_and_a_rerun_finishes_the_job() {
     let killing = started.elapsed();
     // Finish the job: re-ingest the whole file; what the children committed counts
     // as duplicates and the rest lands.
-    let mut store = Store::open(&db).unwrap();
-    let snapshot = store.snapshot().unwrap();
+    let snapshot = Store::open(&db).unwrap().snapshot().unwrap();
     let text = std::fs::read(&input).unwrap();
-    let sum = store
-        .ingest_jsonl(
-            &child_origin(0),
-            text.as_slice(),
-            &snapshot,
-            FINAL_BATCH as usize,
-            |_| {},
-        )
-        .unwrap();
+    // The whole file, in process, into the store opened afresh.
+    let ingest_all = || {
+        let mut store = Store::open(&db).unwrap();
+        let sum = store
+            .ingest_jsonl(
+                &child_origin(0),
+                text.as_slice(),
+                &snapshot,
+                FINAL_BATCH as usize,
+                |_| {},
+            )
+            .unwrap();
+        (store, sum)
+    };
+    let (store, sum) = ingest_all();
     assert!(sum.rejected.is_empty(), "{:?}", sum.rejected.first());
     assert_eq!((sum.accepted as u64, sum.duplicates as u64), (EVENTS - ledger, ledger));
     drop(store);
@@ -408,16 +352,7 @@ fn sigkill_mid_ingest_keeps_whole_batches_and_a_rerun_finishes_the_job() {
     let store = Store::open(&db).unwrap();
     let revision = store.revision().unwrap();
     drop(store);
-    let mut store = Store::open(&db).unwrap();
-    let again = store
-        .ingest_jsonl(
-            &child_origin(0),
-            text.as_slice(),
-            &snapshot,
-            FINAL_BATCH as usize,
-            |_| {},
-        )
-        .unwrap();
+    let (store, again) = ingest_all();
     assert_eq!((again.accepted as u64, again.duplicates as u64), (0, EVENTS));
     assert_eq!(
         store.revision().unwrap(),

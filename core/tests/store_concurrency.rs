@@ -13,13 +13,12 @@
 #![cfg(unix)]
 
 mod common;
-use common::TempDir;
+use common::child::{Running, ready_go, rerun, say, start_together};
+use common::{TempDir, integrity_check};
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::{BufRead, BufReader, Read, Write};
 use std::path::Path;
-use std::process::{Child, ChildStdin, Command, Stdio};
-use std::sync::mpsc;
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use gangway::audit::Origin;
@@ -87,15 +86,7 @@ fn concurrent_child() {
     let w: u64 = std::env::var(ID_ENV).unwrap().parse().unwrap();
     let mut store = Store::open(&db).unwrap();
     let mut out = std::io::stdout().lock();
-    let mut say = |line: String| {
-        writeln!(out, "{line}").unwrap();
-        out.flush().unwrap();
-    };
-    // The harness has printed `test concurrent_child ... ` without a newline.
-    say("\nready".into());
-    let mut go = String::new();
-    std::io::stdin().read_line(&mut go).unwrap();
-    assert_eq!(go.trim(), "go");
+    ready_go(&mut out);
     for n in 0..PER_WRITER {
         let o = origin(w, n);
         store.add_entry(&o, &scope(own_key(w, n))).unwrap();
@@ -109,14 +100,14 @@ fn concurrent_child() {
         }
         if n < SHARED {
             match store.add_entry(&o, &scope(shared_key(n))) {
-                Ok(()) => say(format!("won add {n}")),
-                Err(e) if e.code() == "registry.exists" => say(format!("lost add {n}")),
+                Ok(()) => say(&mut out, &format!("won add {n}")),
+                Err(e) if e.code() == "registry.exists" => say(&mut out, &format!("lost add {n}")),
                 Err(e) => panic!("shared add {n}: {e}"),
             }
             let r = EntryRef::new(Kind::Scope, shared_key(n));
             match store.set_state(&o, &r, State::Active, None) {
-                Ok(_) => say(format!("won active {n}")),
-                Err(e) if e.code() == "registry.illegal_transition" => say(format!("lost active {n}")),
+                Ok(_) => say(&mut out, &format!("won active {n}")),
+                Err(e) if e.code() == "registry.illegal_transition" => say(&mut out, &format!("lost active {n}")),
                 Err(e) => panic!("shared set_state {n}: {e}"),
             }
         }
@@ -127,100 +118,37 @@ fn concurrent_child() {
             std::thread::sleep(Duration::from_millis(1));
         }
     }
-    say("done".into());
+    say(&mut out, "done");
 }
 
-struct Writer {
-    child: Child,
-    stdin: ChildStdin,
-    lines: mpsc::Receiver<String>,
-    stdout: std::thread::JoinHandle<()>,
-    stderr: std::thread::JoinHandle<String>,
-}
-
-fn spawn_writer(db: &Path, w: u64) -> Writer {
-    let mut child = Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "concurrent_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, db)
-        .env(ID_ENV, w.to_string())
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let stdin = child.stdin.take().unwrap();
-    let (tx, lines) = mpsc::channel();
-    let stdout = std::thread::spawn(move || {
-        for line in BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    let stderr = std::thread::spawn(move || {
-        let mut s = String::new();
-        let _ = stderr.read_to_string(&mut s);
-        s
-    });
-    Writer {
-        child,
-        stdin,
-        lines,
-        stdout,
-        stderr,
-    }
+fn spawn_writer(db: &Path, w: u64) -> Running {
+    Running::spawn(
+        rerun("concurrent_child").env(CHILD_ENV, db).env(ID_ENV, w.to_string()),
+        true,
+    )
 }
 
 #[test]
 fn concurrent_writers_neither_corrupt_nor_lose_writes() {
     let dir = TempDir::new("store-concurrency");
-    let db = dir.0.join("gangway.db");
+    let db = dir.db();
     let started = Instant::now();
     // All writers open the fresh file at once.
-    let mut writers: Vec<Writer> = (0..WRITERS).map(|w| spawn_writer(&db, w)).collect();
-    let mut failed = None;
-    for (w, writer) in writers.iter_mut().enumerate() {
-        loop {
-            match writer.lines.recv_timeout(Duration::from_secs(60)) {
-                Ok(line) if line == "ready" => break,
-                Ok(_) => {}
-                Err(_) => {
-                    failed = Some(w);
-                    break;
-                }
-            }
-        }
-    }
-    if let Some(w) = failed {
-        let mut why = String::new();
-        for writer in writers {
-            let mut child = writer.child;
-            let _ = child.kill();
-            let _ = child.wait();
-            why.push_str(&writer.stderr.join().unwrap());
-        }
-        panic!("writer {w} never got ready: {why}");
-    }
-    for writer in &mut writers {
-        writeln!(writer.stdin, "go").unwrap();
-        writer.stdin.flush().unwrap();
-    }
+    let mut writers: Vec<Running> = (0..WRITERS).map(|w| spawn_writer(&db, w)).collect();
+    start_together(&mut writers);
     // (add winner, activate winner) per shared scope.
     let mut add_wins: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     let mut active_wins: BTreeMap<u64, Vec<u64>> = BTreeMap::new();
     let mut reports = 0u64;
     for (w, writer) in writers.into_iter().enumerate() {
         let w = w as u64;
-        let status = writer.child.wait_with_output().unwrap().status;
-        writer.stdout.join().unwrap();
-        let errors = writer.stderr.join().unwrap();
-        assert!(status.success(), "writer {w} failed ({status}): {errors}");
-        let lines: Vec<String> = writer.lines.try_iter().collect();
-        assert!(lines.iter().any(|l| l == "done"), "writer {w} did not finish: {errors}");
-        for line in lines {
+        let ended = writer.finish(&format!("writer {w}"));
+        let errors = &ended.stderr;
+        assert!(
+            ended.lines.iter().any(|l| l == "done"),
+            "writer {w} did not finish: {errors}"
+        );
+        for line in ended.lines {
             let words: Vec<&str> = line.split_whitespace().collect();
             if let [won_lost @ ("won" | "lost"), what @ ("add" | "active"), n] = words.as_slice() {
                 reports += 1;
@@ -332,9 +260,7 @@ fn concurrent_writers_neither_corrupt_nor_lose_writes() {
             ])
         );
     }
-    let conn = rusqlite::Connection::open(&db).unwrap();
-    let integrity: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(integrity, "ok");
+    integrity_check(&db);
     // The go barrier makes the writers overlap, and the paced second half lets their
     // commits interleave rather than run one writer after another (which would give
     // WRITERS - 1 switches).
@@ -372,8 +298,7 @@ fn concurrent_opens_of_a_new_file_all_succeed() {
         let db = dir.0.join(format!("round-{round}.db"));
         let children: Vec<Child> = (0..OPENERS)
             .map(|w| {
-                Command::new(std::env::current_exe().unwrap())
-                    .args(["--exact", "open_child", "--nocapture", "--test-threads=1"])
+                rerun("open_child")
                     .env(OPEN_ENV, &db)
                     .env(ID_ENV, w.to_string())
                     .stdin(Stdio::null())

@@ -11,14 +11,11 @@
 #![cfg(unix)]
 
 mod common;
-use common::TempDir;
+use common::child::{Rng, kill_after, rerun, say, say_ready};
+use common::{TempDir, integrity_check};
 
 use std::collections::BTreeSet;
-use std::io::{BufRead, BufReader, Read, Write};
-use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc;
 use std::time::{Duration, Instant};
 
 use gangway::audit::Origin;
@@ -30,22 +27,6 @@ const CHILD_ENV: &str = "GANGWAY_CRASH_CHILD";
 const KILLS: u64 = 100;
 const PACKET: &str = include_str!("../../examples/token-factory/packet.yaml");
 const PACKET_ID: &str = "token-factory-onboarding-v1";
-
-/// xorshift64: enough randomness for kill delays, reproducible per iteration.
-struct Rng(u64);
-
-impl Rng {
-    fn new(seed: u64) -> Rng {
-        Rng(seed.wrapping_add(1).wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.0 ^= self.0 << 13;
-        self.0 ^= self.0 >> 7;
-        self.0 ^= self.0 << 17;
-        self.0 % n
-    }
-}
 
 fn key(n: u64) -> String {
     format!("crash:s:{n}")
@@ -91,27 +72,22 @@ fn crash_child() {
     // The scopes written so far are 0..count (the test checks that they form a prefix).
     let start = store.entries(Some(Kind::Scope)).unwrap().len() as u64;
     let mut out = std::io::stdout().lock();
-    let mut say = |line: String| {
-        writeln!(out, "{line}").unwrap();
-        out.flush().unwrap();
-    };
-    // The harness has printed `test crash_child ... ` without a newline: end that line.
-    say("\nready".into());
+    say_ready(&mut out);
     // A cap so a writer whose parent vanished stops on its own (its stdout would close
     // first, failing `say`, anyway).
     for n in start..start + 100_000 {
         store.add_entry(&origin(n), &entry(n)).unwrap();
-        say(format!("committed add {n}"));
+        say(&mut out, &format!("committed add {n}"));
         if n.is_multiple_of(2) {
             let r = EntryRef::new(Kind::Scope, key(n));
             store.set_state(&origin(n), &r, State::Active, None).unwrap();
-            say(format!("committed active {n}"));
+            say(&mut out, &format!("committed active {n}"));
         }
         if n.is_multiple_of(5) {
             let text = PACKET.replace(PACKET_ID, &packet_id(n));
             let put = store.put_packet(&origin(n), &text, Format::Yaml).unwrap();
             assert!(put.created);
-            say(format!("committed packet {n}"));
+            say(&mut out, &format!("committed packet {n}"));
         }
     }
 }
@@ -119,27 +95,26 @@ fn crash_child() {
 /// What the parent saw the writer report.
 #[derive(Debug, Default)]
 struct Seen {
-    ready: bool,
     adds: Vec<u64>,
     actives: Vec<u64>,
     packets: Vec<u64>,
 }
 
 impl Seen {
+    /// Notes a `committed …` line.
+    fn take(&mut self, line: &str) {
+        let mut words = line.split_whitespace();
+        match (words.next(), words.next(), words.next().map(str::parse::<u64>)) {
+            (Some("committed"), Some("add"), Some(Ok(n))) => self.adds.push(n),
+            (Some("committed"), Some("active"), Some(Ok(n))) => self.actives.push(n),
+            (Some("committed"), Some("packet"), Some(Ok(n))) => self.packets.push(n),
+            _ => {} // `ready` and the test harness's own lines
+        }
+    }
+
     fn mutations(&self) -> usize {
         self.adds.len() + self.actives.len() + self.packets.len()
     }
-}
-
-fn spawn_writer(db: &Path) -> Child {
-    Command::new(std::env::current_exe().unwrap())
-        .args(["--exact", "crash_child", "--nocapture", "--test-threads=1"])
-        .env(CHILD_ENV, db)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap()
 }
 
 /// Everything the store holds that the writer could have written.
@@ -200,16 +175,10 @@ fn inspect(db: &Path) -> Found {
     }
 }
 
-fn integrity_check(db: &Path) {
-    let conn = rusqlite::Connection::open(db).unwrap();
-    let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-    assert_eq!(result, "ok");
-}
-
 #[test]
 fn sigkill_mid_write_loses_no_committed_write() {
     let dir = TempDir::new("store-crash");
-    let db = dir.0.join("gangway.db");
+    let db = dir.db();
     let started = Instant::now();
     let mut audit_before = 0usize;
     let mut total_seen = 0usize;
@@ -220,68 +189,19 @@ fn sigkill_mid_write_loses_no_committed_write() {
     let mut seen = Seen::default();
     let mut kills_since = 0usize;
     for i in 0..KILLS {
-        let mut rng = Rng::new(i);
+        let mut rng = Rng::new(i + 1);
         let wal = db.with_extension("db-wal");
         hot_starts += u64::from(std::fs::metadata(&wal).is_ok_and(|m| m.len() > 0));
-        let mut child = spawn_writer(&db);
-        let stdout = child.stdout.take().unwrap();
-        let mut stderr = child.stderr.take().unwrap();
-        let (tx, rx) = mpsc::channel::<String>();
-        let reader = std::thread::spawn(move || {
-            for line in BufReader::new(stdout).lines() {
-                let Ok(line) = line else { break };
-                if tx.send(line).is_err() {
-                    break;
-                }
-            }
-        });
-        let err_reader = std::thread::spawn(move || {
-            let mut s = String::new();
-            let _ = stderr.read_to_string(&mut s);
-            s
-        });
-        seen.ready = false;
-        let take = |line: &str, seen: &mut Seen| {
-            let mut words = line.split_whitespace();
-            match (words.next(), words.next(), words.next().map(str::parse::<u64>)) {
-                (Some("ready"), None, None) => seen.ready = true,
-                (Some("committed"), Some("add"), Some(Ok(n))) => seen.adds.push(n),
-                (Some("committed"), Some("active"), Some(Ok(n))) => seen.actives.push(n),
-                (Some("committed"), Some("packet"), Some(Ok(n))) => seen.packets.push(n),
-                _ => {} // the test harness's own lines
-            }
-        };
         // Every tenth kill is timed from the spawn, so some land while the writer is
         // still opening (and, the first time, creating) the store; the rest are timed
         // from its `ready`, so they land among the writes.
-        if !i.is_multiple_of(10) {
-            let deadline = Instant::now() + Duration::from_secs(30);
-            while !seen.ready {
-                let left = deadline.saturating_duration_since(Instant::now());
-                match rx.recv_timeout(left) {
-                    Ok(line) => take(&line, &mut seen),
-                    Err(_) => {
-                        let _ = child.kill();
-                        let _ = child.wait();
-                        panic!("the writer never got ready: {}", err_reader.join().unwrap());
-                    }
-                }
-            }
-        }
-        std::thread::sleep(Duration::from_millis(rng.below(51)));
-        // `Child::kill` sends SIGKILL on Unix.
-        let _ = child.kill();
-        let status = child.wait().unwrap();
-        reader.join().unwrap();
-        let errors = err_reader.join().unwrap();
-        assert_eq!(
-            status.signal(),
-            Some(9),
-            "the writer ended on its own ({status}), not by the kill: {errors}"
+        kill_after(
+            rerun("crash_child").env(CHILD_ENV, &db),
+            !i.is_multiple_of(10),
+            Duration::from_millis(rng.below(51)),
+            |line| seen.take(line),
+            "the writer",
         );
-        for line in rx.try_iter() {
-            take(&line, &mut seen);
-        }
         kills_since += 1;
         // Inspect after every other kill (and the last): in between, the next writer
         // opens the store with the killed one's hot WAL and has to recover it itself.

@@ -2,6 +2,9 @@
 
 use std::path::{Path, PathBuf};
 
+#[cfg(unix)]
+pub mod child;
+
 /// A directory under the target dir, removed when dropped.
 pub struct TempDir(pub PathBuf);
 
@@ -27,6 +30,14 @@ impl Drop for TempDir {
     fn drop(&mut self) {
         let _ = std::fs::remove_dir_all(&self.0);
     }
+}
+
+/// `PRAGMA integrity_check` on a store file.
+#[allow(dead_code)] // not every test file uses it
+pub fn integrity_check(db: &Path) {
+    let conn = rusqlite::Connection::open(db).unwrap();
+    let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
+    assert_eq!(result, "ok");
 }
 
 /// Billing fixtures shared by the billing reliability tests: the complete example's
@@ -139,12 +150,5 @@ pub mod billing {
             }
         }
         out
-    }
-
-    /// `PRAGMA integrity_check` on a store file.
-    pub fn integrity_check(db: &std::path::Path) {
-        let conn = rusqlite::Connection::open(db).unwrap();
-        let result: String = conn.query_row("PRAGMA integrity_check", [], |r| r.get(0)).unwrap();
-        assert_eq!(result, "ok");
     }
 }
