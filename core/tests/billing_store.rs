@@ -3,32 +3,49 @@
 //! audit log (one record per transition, verifying).
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing)]
 
+mod common;
+use common::TempDir;
+use common::billing::{CARD, PACKET, REGISTRY};
+
 use gangway::audit::Origin;
-use gangway::billing::usage::UsageRecord;
-use gangway::billing::{Blocker, Currency, GateStandard, InvoiceState, Money, Operation, RateCard};
+use gangway::billing::usage::{IngestSummary, UsageRecord};
+use gangway::billing::{Blocker, Currency, GateStandard, Invoice, InvoiceState, Money, Operation, RateCard};
+use gangway::guard::Snapshot;
 use gangway::store::AuditFilter;
 use gangway::{Date, Format, Store, StoreError, Version};
 
-const PACKET: &str = include_str!("../../examples/token-factory-complete/packet.yaml");
-const REGISTRY: &str = include_str!("../../examples/token-factory-complete/registry.yaml");
-
-const CARD: &str = "rate_card:
-  currency: USD
-  rates:
-    - {unit: token_input, version: 1.0.0, price: \"0.0020\", effective_from: 2026-01-01}
-    - {unit: token_output, version: 1.0.0, price: \"0.0100\", effective_from: 2026-01-01, effective_until: 2026-11-15}
-    - {unit: token_output, version: 1.0.0, price: \"0.0080\", effective_from: 2026-11-15}
-";
-
 fn origin() -> Origin {
-    Origin::new("billing-svc", "2026-12-01T09:00:00Z".parse().unwrap())
+    common::billing::origin("billing-svc")
 }
 
+/// An in-memory store holding the complete example's registry and packet.
 fn store() -> Store {
     let mut s = Store::open_in_memory().unwrap();
+    seed(&mut s);
+    s
+}
+
+/// The same, with the rate card set and November's usage ingested.
+fn billed() -> Store {
+    let mut s = store();
+    ingest_month(&mut s);
+    s
+}
+
+/// Imports the complete example's registry and packet.
+fn seed(s: &mut Store) {
     s.import_registry(&origin(), REGISTRY).unwrap();
     s.put_packet(&origin(), PACKET, Format::Yaml).unwrap();
-    s
+}
+
+/// Generates `tenant-acme`'s invoice for `period` (no company name) under `key`.
+fn generate(s: &mut Store, key: &str, (start, end): (Date, Date)) -> Result<Invoice, StoreError> {
+    s.generate_invoice(&origin(), key, "tenant-acme", None, start, end)
+}
+
+/// Ingests one event, in a batch of its own.
+fn ingest_one(s: &mut Store, snapshot: &Snapshot, event: UsageRecord) -> IngestSummary {
+    s.ingest_usage(&origin(), &[event], snapshot).unwrap()
 }
 
 fn usage(key: &str, unit: &str, quantity: u64, at: &str) -> UsageRecord {
@@ -93,8 +110,7 @@ fn ingest_month(s: &mut Store) {
 
 #[test]
 fn full_flow_to_the_gate() {
-    let mut s = store();
-    ingest_month(&mut s);
+    let mut s = billed();
     let (start, end) = nov();
     assert_eq!(s.ledger("tenant-acme", start, end).unwrap().len(), 3);
 
@@ -152,18 +168,13 @@ fn full_flow_to_the_gate() {
 
 #[test]
 fn replay_returns_the_first_result_and_changes_nothing() {
-    let mut s = store();
-    ingest_month(&mut s);
+    let mut s = billed();
     let (start, end) = nov();
-    let first = s
-        .generate_invoice(&origin(), "gen-1", "tenant-acme", None, start, end)
-        .unwrap();
+    let first = generate(&mut s, "gen-1", (start, end)).unwrap();
     s.issue_invoice(&origin(), "issue-1", first.id()).unwrap();
     let rev = s.revision().unwrap();
     // Same key, same parameters: the first result (still the draft), nothing new.
-    let again = s
-        .generate_invoice(&origin(), "gen-1", "tenant-acme", None, start, end)
-        .unwrap();
+    let again = generate(&mut s, "gen-1", (start, end)).unwrap();
     assert_eq!(again, first);
     let issued_again = s.issue_invoice(&origin(), "issue-1", first.id()).unwrap();
     assert_eq!(issued_again.state(), InvoiceState::Issued);
@@ -184,12 +195,9 @@ fn replay_returns_the_first_result_and_changes_nothing() {
 
 #[test]
 fn refused_transitions_list_every_blocker() {
-    let mut s = store();
-    ingest_month(&mut s);
+    let mut s = billed();
     let (start, end) = nov();
-    let inv = s
-        .generate_invoice(&origin(), "gen-1", "tenant-acme", None, start, end)
-        .unwrap();
+    let inv = generate(&mut s, "gen-1", (start, end)).unwrap();
     let rev = s.revision().unwrap();
     // mark_paid on a draft with a blank reference: both blockers at once.
     let err = s.mark_paid(&origin(), "pay-1", inv.id(), " ").unwrap_err();
@@ -221,18 +229,14 @@ fn refused_transitions_list_every_blocker() {
 
     // An empty period gives a draft that cannot be issued.
     let dec: (Date, Date) = ("2027-01-01".parse().unwrap(), "2027-02-01".parse().unwrap());
-    let empty = s
-        .generate_invoice(&origin(), "gen-2", "tenant-acme", None, dec.0, dec.1)
-        .unwrap();
+    let empty = generate(&mut s, "gen-2", dec).unwrap();
     assert!(empty.lines().is_empty());
     assert_eq!(
         s.issue_invoice(&origin(), "issue-3", empty.id()).unwrap_err().code(),
         "billing.invoice_empty"
     );
     assert_eq!(
-        s.generate_invoice(&origin(), "gen-3", "tenant-acme", None, dec.1, dec.0)
-            .unwrap_err()
-            .code(),
+        generate(&mut s, "gen-3", (dec.1, dec.0)).unwrap_err().code(),
         "billing.period_empty"
     );
 }
@@ -242,19 +246,15 @@ fn generate_needs_a_rate_card_and_usage_needs_a_rate() {
     let mut s = store();
     let (start, end) = nov();
     assert_eq!(
-        s.generate_invoice(&origin(), "g", "tenant-acme", None, start, end)
-            .unwrap_err()
-            .code(),
+        generate(&mut s, "g", (start, end)).unwrap_err().code(),
         "billing.rate_card_missing"
     );
     let snapshot = s.snapshot().unwrap();
-    let sum = s
-        .ingest_usage(
-            &origin(),
-            &[usage("e-1", "token_input", 1, "2026-11-03T10:00:00Z")],
-            &snapshot,
-        )
-        .unwrap();
+    let sum = ingest_one(
+        &mut s,
+        &snapshot,
+        usage("e-1", "token_input", 1, "2026-11-03T10:00:00Z"),
+    );
     assert_eq!(sum.accepted, 0);
     assert_eq!(sum.rejected[0].code, "billing.rate_missing");
     // Setting the same card twice changes nothing.
@@ -318,83 +318,43 @@ fn purchase_orders_and_the_po_gate() {
 
 #[test]
 fn billing_state_survives_a_reopen() {
-    let dir = std::env::temp_dir().join(format!("gangway-billing-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let path = dir.join("store.db");
-    let _ = std::fs::remove_file(&path);
+    let dir = TempDir::new("billing-reopen");
     {
-        let mut s = Store::open(&path).unwrap();
-        s.import_registry(&origin(), REGISTRY).unwrap();
-        s.put_packet(&origin(), PACKET, Format::Yaml).unwrap();
+        let mut s = Store::open(dir.db()).unwrap();
+        seed(&mut s);
         ingest_month(&mut s);
-        let (start, end) = nov();
-        s.generate_invoice(&origin(), "gen-1", "tenant-acme", None, start, end)
-            .unwrap();
+        generate(&mut s, "gen-1", nov()).unwrap();
     }
-    let s = Store::open(&path).unwrap();
+    let s = Store::open(dir.db()).unwrap();
     let inv = s.invoice("INV-000001").unwrap();
     assert_eq!(inv.total(), Money::new(480, Currency::USD));
     assert!(s.audit_verify().unwrap().ok);
-    let _ = std::fs::remove_dir_all(&dir);
 }
 
 #[test]
 fn usage_is_never_billed_twice_or_left_unbilled_silently() {
-    let mut s = store();
-    ingest_month(&mut s);
+    let mut s = billed();
     let (start, end) = nov();
-    let first = s
-        .generate_invoice(&origin(), "gen-1", "tenant-acme", None, start, end)
-        .unwrap();
+    let first = generate(&mut s, "gen-1", (start, end)).unwrap();
     // An overlapping period is refused while the first invoice stands.
     let mid: Date = "2026-11-20".parse().unwrap();
-    let e = s
-        .generate_invoice(
-            &origin(),
-            "gen-2",
-            "tenant-acme",
-            None,
-            mid,
-            "2026-12-20".parse().unwrap(),
-        )
-        .unwrap_err();
+    let e = generate(&mut s, "gen-2", (mid, "2026-12-20".parse().unwrap())).unwrap_err();
     assert_eq!(e.code(), "billing.period_overlap", "{e}");
     // Another tenant, or the adjacent period, is fine.
-    s.generate_invoice(
-        &origin(),
-        "gen-3",
-        "tenant-acme",
-        None,
-        end,
-        "2027-01-01".parse().unwrap(),
-    )
-    .unwrap();
+    generate(&mut s, "gen-3", (end, "2027-01-01".parse().unwrap())).unwrap();
     // Late usage in an invoiced period is rejected, not dropped.
     let snapshot = s.snapshot().unwrap();
-    let late = s
-        .ingest_usage(
-            &origin(),
-            &[usage("late-1", "token_input", 5, "2026-11-04T00:00:00Z")],
-            &snapshot,
-        )
-        .unwrap();
+    let late_event = usage("late-1", "token_input", 5, "2026-11-04T00:00:00Z");
+    let late = ingest_one(&mut s, &snapshot, late_event.clone());
     assert_eq!(late.accepted, 0);
     assert_eq!(late.rejected[0].code, "billing.period_invoiced");
     assert_eq!(late.rejected[0].field, "at");
     // Cancelling the invoice reopens the period.
     s.cancel_invoice(&origin(), "cancel-1", first.id(), "late usage")
         .unwrap();
-    let late = s
-        .ingest_usage(
-            &origin(),
-            &[usage("late-1", "token_input", 5, "2026-11-04T00:00:00Z")],
-            &snapshot,
-        )
-        .unwrap();
+    let late = ingest_one(&mut s, &snapshot, late_event);
     assert_eq!(late.accepted, 1, "{late:?}");
-    let again = s
-        .generate_invoice(&origin(), "gen-4", "tenant-acme", None, start, end)
-        .unwrap();
+    let again = generate(&mut s, "gen-4", (start, end)).unwrap();
     assert_eq!(
         again.lines().iter().map(|l| l.quantity).sum::<u64>(),
         1500 + 5 + 100 + 100
