@@ -25,12 +25,12 @@
 // A benchmark's setup failing is a broken benchmark: unwrap/expect/index freely.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
-#[allow(dead_code)] // the 10,000-entry registry is not needed here
 mod common;
+use common::TempDir;
 use common::billing::{events, jsonl, origin, setup};
 
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, BenchmarkId, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
@@ -41,24 +41,6 @@ use gangway::{Date, Store};
 const BIG_LEDGER: u64 = 1_000_000;
 /// Events per `ingest_jsonl` iteration.
 const JSONL_EVENTS: u64 = 10_000;
-
-/// A directory under the target dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn billing_store(path: &Path) -> Store {
     let mut store = Store::open(path).unwrap();
@@ -481,22 +463,7 @@ fn generate(c: &mut Criterion) {
     group.bench_function("floor_sql_group_by_day", |b| {
         store.get_or_insert_with(|| big_ledger(&db));
         let conn = rusqlite::Connection::open(&db).unwrap();
-        b.iter(|| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT unit, version, day, SUM(quantity), COUNT(*) FROM ledger WHERE tenant = ?1 AND day >= ?2 AND day < ?3 GROUP BY unit, version, day",
-                )
-                .unwrap();
-            let groups: Vec<(String, String, String, i64, i64)> = stmt
-                .query_map(rusqlite::params!["tenant-big", period.0, period.1], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            assert_eq!(groups.iter().map(|g| g.4).sum::<i64>() as u64, BIG_LEDGER);
-            groups
-        })
+        b.iter(|| sum_by_day(&conn, &period))
     });
     // The same sum with a covering index (tenant, day, unit, version, quantity): an
     // index-only scan. Last, as it adds the index to this benchmark's file.
@@ -505,24 +472,28 @@ fn generate(c: &mut Criterion) {
         let conn = rusqlite::Connection::open(&db).unwrap();
         conn.execute_batch("CREATE INDEX IF NOT EXISTS ledger_cover ON ledger (tenant, day, unit, version, quantity)")
             .unwrap();
-        b.iter(|| {
-            let mut stmt = conn
-                .prepare_cached(
-                    "SELECT unit, version, day, SUM(quantity), COUNT(*) FROM ledger WHERE tenant = ?1 AND day >= ?2 AND day < ?3 GROUP BY unit, version, day",
-                )
-                .unwrap();
-            let groups: Vec<(String, String, String, i64, i64)> = stmt
-                .query_map(rusqlite::params!["tenant-big", period.0, period.1], |r| {
-                    Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
-                })
-                .unwrap()
-                .map(Result::unwrap)
-                .collect();
-            assert_eq!(groups.iter().map(|g| g.4).sum::<i64>() as u64, BIG_LEDGER);
-            groups
-        })
+        b.iter(|| sum_by_day(&conn, &period))
     });
     group.finish();
+}
+
+/// `tenant-big`'s ledger rows in `period` summed per unit, version and day in SQL:
+/// `(unit, version, day, sum, rows)` per group, which must cover the whole big ledger.
+fn sum_by_day(conn: &rusqlite::Connection, period: &(String, String)) -> Vec<(String, String, String, i64, i64)> {
+    let mut stmt = conn
+        .prepare_cached(
+            "SELECT unit, version, day, SUM(quantity), COUNT(*) FROM ledger WHERE tenant = ?1 AND day >= ?2 AND day < ?3 GROUP BY unit, version, day",
+        )
+        .unwrap();
+    let groups: Vec<(String, String, String, i64, i64)> = stmt
+        .query_map(rusqlite::params!["tenant-big", period.0, period.1], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?))
+        })
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(groups.iter().map(|g| g.4).sum::<i64>() as u64, BIG_LEDGER);
+    groups
 }
 
 fn config() -> Criterion {

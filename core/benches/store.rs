@@ -21,9 +21,12 @@
 // A benchmark's setup failing is a broken benchmark: unwrap/expect/index freely.
 #![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
 
+mod common;
+use common::{REGISTRY_SIZE, STATES, TempDir};
+
 use std::cell::OnceCell;
 use std::hint::black_box;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
 use criterion::{BatchSize, Criterion, SamplingMode, Throughput, criterion_group, criterion_main};
@@ -33,26 +36,6 @@ use serde_json::{Value as Json, json};
 
 /// Records in the big log.
 const BIG_LOG: u64 = 1_000_000;
-/// Entries in the generated registry.
-const REGISTRY_SIZE: usize = 10_000;
-
-/// A directory under the target dir, removed when dropped.
-struct TempDir(PathBuf);
-
-impl TempDir {
-    fn new(name: &str) -> TempDir {
-        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
-        std::fs::create_dir_all(&dir).unwrap();
-        TempDir(dir)
-    }
-}
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = std::fs::remove_dir_all(&self.0);
-    }
-}
 
 fn origin(n: u64) -> Origin {
     Origin {
@@ -247,18 +230,11 @@ fn verify(c: &mut Criterion) {
 /// A registry document with `size` entries spread round-robin over the fourteen kinds
 /// and the four states; usage units get a version.
 fn registry_doc(size: usize) -> String {
-    let states = [
-        State::Active,
-        State::Active,
-        State::Draft,
-        State::Deprecated,
-        State::Retired,
-    ];
     let mut by_kind: Vec<Vec<String>> = vec![Vec::new(); Kind::ALL.len()];
     for i in 0..size {
         let k = i % Kind::ALL.len();
         let kind = Kind::ALL[k];
-        let state = states[i % states.len()];
+        let state = STATES[i % STATES.len()];
         let mut row = format!("    - key: bench-{}-{i}\n", kind.as_str());
         if kind == Kind::UsageUnit {
             row.push_str(&format!("      version: v{}\n", 1 + i % 3));

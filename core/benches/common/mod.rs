@@ -1,10 +1,47 @@
-//! Shared by the benchmarks: a registry of realistic size.
+//! Shared by the benchmarks: a registry of realistic size, a temporary directory and
+//! billing fixtures.
+
+#![allow(dead_code)]
+// not every benchmark uses every helper
+// A benchmark's setup failing is a broken benchmark: unwrap/expect/index freely.
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::indexing_slicing, clippy::panic)]
+
+use std::path::{Path, PathBuf};
 
 use gangway::registry::parse_version;
 use gangway::{Date, Entry, Kind, Registry, State};
 
 /// Entries in the generated registries.
 pub const REGISTRY_SIZE: usize = 10_000;
+
+/// The states generated entries take, round-robin: active twice as often as the
+/// others.
+pub const STATES: [State; 5] = [
+    State::Active,
+    State::Active,
+    State::Draft,
+    State::Deprecated,
+    State::Retired,
+];
+
+/// A directory under the target dir, removed when dropped.
+pub struct TempDir(pub PathBuf);
+
+impl TempDir {
+    /// A fresh, empty directory named `{name}-{process id}`.
+    pub fn new(name: &str) -> TempDir {
+        let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(format!("{name}-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        TempDir(dir)
+    }
+}
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
 
 /// The example registry's entries plus filler entries, spread round-robin over all
 /// fourteen kinds, up to `REGISTRY_SIZE` entries.
@@ -17,15 +54,8 @@ pub fn big_registry(example: &str) -> Option<Registry> {
         }
     };
     let mut entries: Vec<Entry> = base.entries().to_vec();
-    let states = [
-        State::Active,
-        State::Active,
-        State::Draft,
-        State::Deprecated,
-        State::Retired,
-    ];
     let mut kinds = Kind::ALL.iter().copied().cycle();
-    let mut states = states.iter().copied().cycle();
+    let mut states = STATES.iter().copied().cycle();
     let mut n = 0usize;
     while entries.len() < REGISTRY_SIZE {
         let (Some(kind), Some(state)) = (kinds.next(), states.next()) else {
@@ -63,7 +93,6 @@ pub fn big_registry(example: &str) -> Option<Registry> {
 /// Billing fixtures for the billing benchmarks: the complete example's registry and
 /// packet (so the guard accepts `token-factory` usage), a rate card and generated
 /// usage events.
-#[allow(dead_code)] // not every benchmark uses them
 pub mod billing {
     use gangway::billing::RateCard;
     use gangway::billing::usage::UsageRecord;
