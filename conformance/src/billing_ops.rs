@@ -6,13 +6,11 @@
 //! hashes — and the output — are the same on every run.
 
 use gangway::billing::{Currency, GateStandard, Money, MoneyError, Price, RateCard};
-use gangway::report::canonical_json;
-use gangway::store::AuditFilter;
 use gangway::{Date, Store, StoreError};
 use serde::Deserialize;
 use serde_json::{Value as Json, json};
 
-use crate::store_ops::{Setup, bad, date, to_json};
+use crate::store_ops::{Outcome, Setup, bad, date, outcome, render, report, to_json};
 use crate::{Case, CaseSpec, read};
 
 /// One step of a `billing_ops` case.
@@ -143,32 +141,6 @@ impl Step {
     }
 }
 
-/// A step's outcome: its fields, or an error with its code, message and (for refused
-/// transitions) every blocker.
-enum Outcome {
-    Ok(Vec<(&'static str, Json)>),
-    Err {
-        code: String,
-        message: String,
-        blockers: Option<Json>,
-    },
-}
-
-impl From<StoreError> for Outcome {
-    fn from(e: StoreError) -> Outcome {
-        let blockers = match &e {
-            StoreError::InvoiceTransition(t) => Some(to_json(&t.blockers)),
-            StoreError::PoTransition(t) => Some(to_json(&t.blockers)),
-            _ => None,
-        };
-        Outcome::Err {
-            code: e.code().to_owned(),
-            message: e.to_string(),
-            blockers,
-        }
-    }
-}
-
 impl From<MoneyError> for Outcome {
     fn from(e: MoneyError) -> Outcome {
         Outcome::Err {
@@ -177,36 +149,6 @@ impl From<MoneyError> for Outcome {
             blockers: None,
         }
     }
-}
-
-fn outcome<T>(r: Result<T, StoreError>, ok: impl FnOnce(T) -> Vec<(&'static str, Json)>) -> Outcome {
-    r.map_or_else(Outcome::from, |v| Outcome::Ok(ok(v)))
-}
-
-fn render(op: &str, outcome: Outcome) -> Json {
-    let mut m = serde_json::Map::new();
-    m.insert("op".to_owned(), json!(op));
-    match outcome {
-        Outcome::Ok(fields) => {
-            m.insert("ok".to_owned(), json!(true));
-            for (k, v) in fields {
-                m.insert(k.to_owned(), v);
-            }
-        }
-        Outcome::Err {
-            code,
-            message,
-            blockers,
-        } => {
-            m.insert("ok".to_owned(), json!(false));
-            m.insert("code".to_owned(), json!(code));
-            m.insert("message".to_owned(), json!(message));
-            if let Some(b) = blockers {
-                m.insert("blockers".to_owned(), b);
-            }
-        }
-    }
-    Json::Object(m)
 }
 
 /// `"12.34 USD"` → money; a malformed operand is a case error, not an outcome.
@@ -378,20 +320,5 @@ pub(crate) fn run_billing_ops(case: &Case, spec: &CaseSpec, _as_of: Date) -> Res
         let outcome = run_step(case, &mut store, &setup, &step)?;
         results.push(render(step.name(), outcome));
     }
-    let fail = |e: StoreError| bad(case, format!("{}: {e}", e.code()));
-    let log = store.audit_records(&AuditFilter::default()).map_err(fail)?;
-    let written: Vec<Json> = log
-        .iter()
-        .skip(setup.audit_records)
-        .map(|r| json!({"seq": r.seq, "action": r.action, "target": r.target}))
-        .collect();
-    let verification = store.audit_verify().map_err(fail)?;
-    Ok(canonical_json(&json!({
-        "setup": setup.to_json(),
-        "steps": results,
-        "audit": {
-            "written": written,
-            "verification": verification,
-        },
-    })))
+    report(case, &store, &setup, results)
 }

@@ -174,21 +174,60 @@ pub(crate) fn to_json<T: serde::Serialize>(value: &T) -> Json {
     serde_json::to_value(value).unwrap_or(Json::Null)
 }
 
-/// `{"op": …, "ok": true, …fields}` or `{"op": …, "ok": false, "code": …, "message": …}`.
-fn result(op: &str, outcome: Result<Vec<(&str, Json)>, StoreError>) -> Json {
+/// A step's outcome: its fields, or an error with its code, message and (for refused
+/// transitions) every blocker.
+pub(crate) enum Outcome {
+    Ok(Vec<(&'static str, Json)>),
+    Err {
+        code: String,
+        message: String,
+        blockers: Option<Json>,
+    },
+}
+
+impl From<StoreError> for Outcome {
+    fn from(e: StoreError) -> Outcome {
+        let blockers = match &e {
+            StoreError::InvoiceTransition(t) => Some(to_json(&t.blockers)),
+            StoreError::PoTransition(t) => Some(to_json(&t.blockers)),
+            _ => None,
+        };
+        Outcome::Err {
+            code: e.code().to_owned(),
+            message: e.to_string(),
+            blockers,
+        }
+    }
+}
+
+/// The outcome of a store call, its value turned into fields by `ok`.
+pub(crate) fn outcome<T>(r: Result<T, StoreError>, ok: impl FnOnce(T) -> Vec<(&'static str, Json)>) -> Outcome {
+    r.map_or_else(Outcome::from, |v| Outcome::Ok(ok(v)))
+}
+
+/// `{"op": …, "ok": true, …fields}` or `{"op": …, "ok": false, "code": …, "message":
+/// …, "blockers"?: […]}`.
+pub(crate) fn render(op: &str, outcome: Outcome) -> Json {
     let mut m = serde_json::Map::new();
     m.insert("op".to_owned(), json!(op));
     match outcome {
-        Ok(fields) => {
+        Outcome::Ok(fields) => {
             m.insert("ok".to_owned(), json!(true));
             for (k, v) in fields {
                 m.insert(k.to_owned(), v);
             }
         }
-        Err(e) => {
+        Outcome::Err {
+            code,
+            message,
+            blockers,
+        } => {
             m.insert("ok".to_owned(), json!(false));
-            m.insert("code".to_owned(), json!(e.code()));
-            m.insert("message".to_owned(), json!(e.to_string()));
+            m.insert("code".to_owned(), json!(code));
+            m.insert("message".to_owned(), json!(message));
+            if let Some(b) = blockers {
+                m.insert("blockers".to_owned(), b);
+            }
         }
     }
     Json::Object(m)
@@ -273,12 +312,11 @@ impl Setup {
 pub(crate) fn run_store_ops(case: &Case, spec: &CaseSpec, as_of: Date) -> Result<String, String> {
     let (mut store, setup) = Setup::load(case, spec)?;
     let origin = setup.origin.clone();
-    let fail = |e: StoreError| bad(case, format!("{}: {e}", e.code()));
     let mut results = Vec::new();
     for (index, raw) in spec.steps.iter().enumerate() {
         let step: Step = serde_json::from_value(raw.clone()).map_err(|e| bad(case, format!("step {index}: {e}")))?;
         let step = &step;
-        let outcome: Result<Vec<(&str, Json)>, StoreError> = match step {
+        let fields: Result<Vec<(&'static str, Json)>, StoreError> = match step {
             Step::Add { entry: e } => {
                 let e = entry(case, e)?;
                 store.add_entry(&origin, &e).map(|()| vec![("entry", e.to_json())])
@@ -350,9 +388,15 @@ pub(crate) fn run_store_ops(case: &Case, spec: &CaseSpec, as_of: Date) -> Result
                     })
             }
         };
-        results.push(result(op_name(step), outcome));
+        results.push(render(op_name(step), outcome(fields, |f| f)));
     }
+    report(case, &store, &setup, results)
+}
 
+/// A case's output: its setup, its steps' results, and the audit records the steps
+/// wrote with the verification of the whole log.
+pub(crate) fn report(case: &Case, store: &Store, setup: &Setup, results: Vec<Json>) -> Result<String, String> {
+    let fail = |e: StoreError| bad(case, format!("{}: {e}", e.code()));
     let log = store.audit_records(&AuditFilter::default()).map_err(fail)?;
     let written: Vec<Json> = log
         .iter()
