@@ -374,6 +374,13 @@ fn split(ptr: &str) -> (&str, String) {
     (&ptr[..cut], tree::unescape(&ptr[cut + 1..]))
 }
 
+/// The mapping at `parent` in `doc`.
+fn mapping<'a>(doc: &'a mut Json, parent: &str) -> &'a mut Map<String, Json> {
+    doc.pointer_mut(parent)
+        .and_then(Json::as_object_mut)
+        .expect("parent is a mapping")
+}
+
 /// What a mutation did, for the assertions.
 #[derive(Debug)]
 enum Applied {
@@ -401,10 +408,7 @@ fn apply(doc: &mut Json, m: &Mutation) -> Applied {
         Mutation::Delete(i) => {
             let ptr = i.get(&keys).clone();
             let (parent, key) = split(&ptr);
-            let map = doc
-                .pointer_mut(parent)
-                .and_then(Json::as_object_mut)
-                .expect("parent is a mapping");
+            let map = mapping(doc, parent);
             map.shift_remove(&key).expect("key exists");
             Applied::Deleted(ptr)
         }
@@ -430,10 +434,7 @@ fn apply(doc: &mut Json, m: &Mutation) -> Applied {
         Mutation::Rename(i, c) => {
             let ptr = i.get(&keys).clone();
             let (parent, key) = split(&ptr);
-            let map = doc
-                .pointer_mut(parent)
-                .and_then(Json::as_object_mut)
-                .expect("parent is a mapping");
+            let map = mapping(doc, parent);
             let renamed = format!("{key}{c}");
             let entries: Vec<(String, Json)> = std::mem::take(map).into_iter().collect();
             for (k, v) in entries {
