@@ -513,6 +513,28 @@ impl Reader {
         }
     }
 
+    /// The `id` of the mapping `e` at `path`, checked, and not among `seen` (a
+    /// `checklist.duplicate_id` with `twice(id)` otherwise, clearing `ok`); a valid
+    /// id is added to `seen` either way.
+    fn unique_id(
+        &mut self,
+        e: &[(Key, Node)],
+        path: &str,
+        seen: &mut Vec<String>,
+        ok: &mut bool,
+        twice: impl FnOnce(&str) -> String,
+    ) -> Option<String> {
+        let node = get(e, "id")?;
+        let id_path = tree::join(path, "id");
+        let id = self.id(node, &id_path)?;
+        if seen.contains(&id) {
+            self.push("checklist.duplicate_id", &id_path, node.pos, twice(&id));
+            *ok = false;
+        }
+        seen.push(id.clone());
+        Some(id)
+    }
+
     fn id(&mut self, node: &Node, path: &str) -> Option<String> {
         let id = self.text(node, path)?;
         if valid_id(&id) {
@@ -717,19 +739,9 @@ impl Reader {
                 ok = false;
                 continue;
             };
-            let id = get(e, "id").and_then(|n| self.id(n, &tree::join(&p, "id")));
-            if let (Some(id), Some(n)) = (&id, get(e, "id")) {
-                if section_ids.contains(id) {
-                    self.push(
-                        "checklist.duplicate_id",
-                        &tree::join(&p, "id"),
-                        n.pos,
-                        format!("section `{id}` is defined twice"),
-                    );
-                    ok = false;
-                }
-                section_ids.push(id.clone());
-            }
+            let id = self.unique_id(e, &p, &mut section_ids, &mut ok, |id| {
+                format!("section `{id}` is defined twice")
+            });
             let title = get(e, "title").and_then(|n| self.text(n, &tree::join(&p, "title")));
             let items = get(e, "items").and_then(|n| {
                 let ip = tree::join(&p, "items");
@@ -1086,19 +1098,9 @@ impl Reader {
                 ok = false;
                 continue;
             };
-            let id = get(e, "id").and_then(|n| self.id(n, &tree::join(&p, "id")));
-            if let (Some(id), Some(n)) = (&id, get(e, "id")) {
-                if ids.contains(id) {
-                    self.push(
-                        "checklist.duplicate_id",
-                        &tree::join(&p, "id"),
-                        n.pos,
-                        format!("step `{id}` is defined twice in this flow"),
-                    );
-                    ok = false;
-                }
-                ids.push(id.clone());
-            }
+            let id = self.unique_id(e, &p, &mut ids, &mut ok, |id| {
+                format!("step `{id}` is defined twice in this flow")
+            });
             let text = match get(e, "text") {
                 Some(n) => self.text(n, &tree::join(&p, "text")).map(Some),
                 None => Some(None),
@@ -1364,19 +1366,9 @@ impl Reader {
                 ok = false;
                 continue;
             };
-            let id = get(e, "id").and_then(|n| self.id(n, &tree::join(&p, "id")));
-            if let (Some(id), Some(n)) = (&id, get(e, "id")) {
-                if ids.contains(id) {
-                    self.push(
-                        "checklist.duplicate_id",
-                        &tree::join(&p, "id"),
-                        n.pos,
-                        format!("exit criterion `{id}` is defined twice"),
-                    );
-                    ok = false;
-                }
-                ids.push(id.clone());
-            }
+            let id = self.unique_id(e, &p, &mut ids, &mut ok, |id| {
+                format!("exit criterion `{id}` is defined twice")
+            });
             let text = get(e, "text").and_then(|n| self.text(n, &tree::join(&p, "text")));
             let all_sections = self.flag(get(e, "all_sections"), &tree::join(&p, "all_sections"));
             let decision_record = self.flag(get(e, "decision_record"), &tree::join(&p, "decision_record"));
